@@ -1,0 +1,129 @@
+# Makefile - build, test, fuzz, bench and run the outbound mail aggregation harness.
+# Every entry point installs missing Debian packages first (tools/deps.sh), then
+# re-enters make so that pkg-config sees what was just installed.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+BUILD := build/sanitize
+BIN := build/sanitize/bin
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD := build/release
+BIN := bin
+SANFLAGS :=
+endif
+
+ENTRY_GOALS := all test fuzz fuzz-run bench plot deps-check lint \
+               scenario-congestion scenario-congestion-bulk scenario-resource \
+               scenario-concurrent scenario-all
+
+ifndef HARNESS_DEPS_DONE
+# ---- entry: install dependencies, then run the real goal in a fresh make -------------
+$(ENTRY_GOALS):
+	@tools/deps.sh
+	@$(MAKE) --no-print-directory HARNESS_DEPS_DONE=1 $@
+
+deps:
+	@tools/deps.sh
+
+clean:
+	rm -rf build bin
+
+.PHONY: $(ENTRY_GOALS) deps clean
+else
+# ---- the real rules ------------------------------------------------------------------
+CC ?= cc
+PKGS := openssl libcurl
+EV_CFLAGS := $(shell pkg-config --cflags libev 2>/dev/null)
+EV_LIBS := $(shell pkg-config --libs libev 2>/dev/null || echo -lev)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)) $(EV_CFLAGS)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS)) $(EV_LIBS) -lm
+CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
+
+CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g -Ilib $(PKG_CFLAGS) $(SANFLAGS)
+DEPFLAGS = -MMD -MP -MF $(@:.o=.d)
+LDFLAGS := $(SANFLAGS)
+
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIBA := $(BUILD)/libharness.a
+
+# A program is a directory with a main.c; mx/ holds two: mx (main.c, mx_*.c) and
+# collect (collect_main.c, collect_*.c).
+PROG_NAMES := $(foreach p,proxy mua mx tarpit,$(if $(wildcard $(p)/main.c),$(p))) \
+              $(if $(wildcard mx/collect_main.c),collect)
+PROG_BINS := $(PROG_NAMES:%=$(BIN)/%)
+
+UNIT_SRCS := $(wildcard tests/unit/*_test.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_HELPERS := $(wildcard tests/helpers/*.c)
+TEST_HELPER_BINS := $(TEST_HELPERS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+
+FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_SECONDS ?= 30
+
+all: $(PROG_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(LIBA): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
+$(BIN)/mx: $(call objs,$(wildcard mx/main.c mx/mx_*.c)) $(LIBA)
+$(BIN)/collect: $(call objs,$(wildcard mx/collect_main.c mx/collect_*.c)) $(LIBA)
+$(BIN)/proxy: $(call objs,$(wildcard proxy/*.c)) $(LIBA)
+$(BIN)/mua: $(call objs,$(wildcard mua/*.c)) $(LIBA)
+$(BIN)/tarpit: $(call objs,$(wildcard tarpit/*.c)) $(LIBA)
+
+$(PROG_BINS):
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+$(BUILD)/tests/%_test: $(BUILD)/tests/unit/%_test.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+$(BUILD)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-field-initializers $(CMOCKA_CFLAGS) -Itests/unit $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/tests/helpers/%: tests/helpers/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+test: all $(UNIT_BINS) $(TEST_HELPER_BINS)
+	@BUILD=$(BUILD) BIN=$(BIN) SANITIZE=$(SANITIZE) tests/run.sh
+
+# libFuzzer targets: clang, with ASan and UBSan, the library compiled in.
+build/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(LIB_SRCS) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+
+fuzz: $(FUZZ_BINS)
+
+fuzz-run: fuzz
+	@for f in $(FUZZ_BINS); do \
+	    echo "== $$f ($(FUZZ_SECONDS) s)"; \
+	    mkdir -p build/fuzz/corpus/$$(basename $$f); \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus/$$(basename $$f) 2>&1 \
+	        | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || exit 1; \
+	done
+
+lint:
+	shellcheck tools/*.sh tests/*.sh $(wildcard tests/e2e/*.sh lab/*.sh lab/lab scenarios/*.sh bench/*.sh .ci/run)
+
+.PHONY: all test fuzz fuzz-run lint
+.SECONDARY:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+endif
