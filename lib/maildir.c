@@ -48,11 +48,22 @@ void maildir_write(struct maildir_msg *m, const char *data, size_t len)
 {
     if (m->f == NULL || m->failed)
         return;
-    if (len >= 2 && data[len - 2] == '\r' && data[len - 1] == '\n') {
-        if (fwrite(data, 1, len - 2, m->f) != len - 2 || fputc('\n', m->f) == EOF)
+    while (len > 0) { /* every CRLF becomes LF */
+        const char *cr = memchr(data, '\r', len);
+        size_t n = cr ? (size_t)(cr - data) : len;
+        if (n > 0 && fwrite(data, 1, n, m->f) != n)
             m->failed = 1;
-    } else if (len > 0 && fwrite(data, 1, len, m->f) != len) {
-        m->failed = 1;
+        if (cr == NULL)
+            break;
+        if (n + 1 < len && cr[1] == '\n') {
+            data += n + 1; /* keep the LF, drop the CR */
+            len -= n + 1;
+        } else {
+            if (fputc('\r', m->f) == EOF)
+                m->failed = 1;
+            data += n + 1;
+            len -= n + 1;
+        }
     }
 }
 

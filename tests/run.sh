@@ -28,6 +28,12 @@ count_tap() {
             "not ok "*) f=$((f + 1)); failures+=("$name: ${line#not ok }") ;;
         esac
     done <"$file"
+    local plan
+    plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$file" | head -n 1)
+    if [[ -n "$plan" && $((p + f + s)) -lt $plan ]]; then
+        failures+=("$name: planned $plan tests, ran $((p + f + s))")
+        f=$((f + plan - p - f - s)) # a test that never ran did not pass
+    fi
     passed=$((passed + p))
     failed=$((failed + f))
     skipped=$((skipped + s))

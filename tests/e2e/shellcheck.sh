@@ -3,10 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-mapfile -t scripts < <(git ls-files 2>/dev/null | while read -r f; do
+mapfile -t scripts < <(git ls-files --cached --others --exclude-standard 2>/dev/null | while read -r f; do
     [[ -f "$f" ]] || continue
     case "$f" in
-        *.sh | .ci/run | lab/lab) echo "$f" ;;
+        *.sh | *.bash | .ci/run | lab/lab) echo "$f" ;;
         *) head -n 1 "$f" 2>/dev/null | grep -qE '^#!.*(bash|/sh)' && echo "$f" ;;
     esac
 done | sort -u)
