@@ -329,6 +329,13 @@ static void policy_close(void *ctx, struct smtp_session *s)
         k->policy.on_session_close(k->policy.ctx, s);
 }
 
+static void policy_pushback(void *ctx, struct smtp_session *s, const char *action, int code)
+{
+    struct sink *k = ctx;
+    if (k->policy.on_pushback)
+        k->policy.on_pushback(k->policy.ctx, s, action, code);
+}
+
 int sink_start(struct sink *k, struct ev_loop *loop, const char *program,
                const struct sink_options *o, const struct sink_policy *policy, char *err,
                size_t errlen)
@@ -364,6 +371,7 @@ int sink_start(struct sink *k, struct ev_loop *loop, const char *program,
     cfg.max_conns = o->max_conns;
     cfg.idle_timeout = o->idle_timeout;
     cfg.tls = k->tls;
+    cfg.reject_early_talkers = o->reject_early_talkers;
     k->ops.decide = k->policy.decide ? policy_decide : NULL;
     k->ops.on_message = on_message;
     k->ops.on_data_line = on_data_line;
@@ -372,6 +380,7 @@ int sink_start(struct sink *k, struct ev_loop *loop, const char *program,
     k->ops.on_session_open = policy_open;
     k->ops.on_session_close = policy_close;
     k->ops.on_stopped = on_stopped;
+    k->ops.on_pushback = policy_pushback;
     conn_loop_init(loop);
     smtp_server_init(&k->server, loop, &cfg, &k->ops, k);
     for (int i = 0; i < k->opt.nlisten; i++)

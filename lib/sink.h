@@ -52,6 +52,7 @@ struct sink_options {
     double stats_interval;
     double idle_timeout;
     double grace;
+    int reject_early_talkers;
 };
 
 /* What a program adds to the sink; any member may be NULL. */
@@ -59,6 +60,7 @@ struct sink_policy {
     void (*decide)(void *ctx, struct smtp_session *s, enum smtp_stage stage, struct smtp_decision *d);
     void (*on_session_open)(void *ctx, struct smtp_session *s);
     void (*on_session_close)(void *ctx, struct smtp_session *s);
+    void (*on_pushback)(void *ctx, struct smtp_session *s, const char *action, int code);
     void *ctx;
 };
 

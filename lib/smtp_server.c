@@ -25,6 +25,12 @@ const char *smtp_stage_name(enum smtp_stage stage)
 
 static void session_maybe_stop(struct smtp_session *s);
 
+static void pushback(struct smtp_session *s, const char *action, int code)
+{
+    if (s->server->ops->on_pushback)
+        s->server->ops->on_pushback(s->server->ctx, s, action, code);
+}
+
 static void transaction_reset(struct smtp_session *s)
 {
     if (s->state == SESSION_DATA && s->server->ops->on_data_abort)
@@ -187,9 +193,6 @@ static void reply(struct smtp_session *s, enum smtp_stage stage, const char *fmt
         transaction_reset(s); /* still in DATA: the owner hears of the abort */
         s->state = SESSION_HELO;
     }
-    if (d.code >= 400 && (stage == SMTP_STAGE_MAIL || stage == SMTP_STAGE_RCPT ||
-                          stage == SMTP_STAGE_DATA || stage == SMTP_STAGE_HELO))
-        s->errors++;
     if (d.delay > 0 || d.stutter_bytes > 0 || stage == SMTP_STAGE_CONNECT) {
         s->reply_pending = 1;
         if (stage != SMTP_STAGE_CONNECT)
@@ -421,6 +424,7 @@ static int on_line(struct conn *c, const char *line, size_t len, unsigned flags)
         if (s->server->cfg.reject_early_talkers) {
             ev_timer_stop(s->server->loop, &s->reply_timer);
             conn_write(c, "554 5.5.1 Error: early talker\r\n", 31);
+            pushback(s, "early_talker", 554);
             s->state = SESSION_QUIT;
             conn_close(c);
             return CONN_CONSUMED;
@@ -483,6 +487,7 @@ static int on_line(struct conn *c, const char *line, size_t len, unsigned flags)
     }
     if (s->errors > SMTP_ERROR_LIMIT && !conn_is_closing(c) && !s->reply_pending) {
         conn_write(c, "421 4.7.0 Error: too many errors\r\n", 34);
+        pushback(s, "errors", 421);
         s->state = SESSION_QUIT;
         conn_close(c);
     }
@@ -602,6 +607,7 @@ static void start_session(struct smtp_server *srv, int fd, const struct sockaddr
         srv->ops->on_session_open(srv->ctx, s);
     if (srv->cfg.max_conns && srv->nsessions > srv->cfg.max_conns) {
         srv->refused_conns++;
+        pushback(s, "max_conns", 421);
         conn_printf(&s->conn, "421 4.7.0 %s Error: too many connections\r\n", srv->cfg.hostname);
         s->state = SESSION_QUIT;
         conn_close(&s->conn);

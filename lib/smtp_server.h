@@ -83,6 +83,8 @@ struct smtp_server_ops {
     void (*on_session_open)(void *ctx, struct smtp_session *s);
     void (*on_session_close)(void *ctx, struct smtp_session *s);
     void (*on_stopped)(void *ctx); /* after smtp_server_stop, the last session ended */
+    /* the engine itself pushed back: "early_talker", "max_conns", "errors" */
+    void (*on_pushback)(void *ctx, struct smtp_session *s, const char *action, int code);
 };
 
 struct smtp_session {
