@@ -616,49 +616,10 @@ static void start_session(struct smtp_server *srv, int fd, const struct sockaddr
     reply(s, SMTP_STAGE_CONNECT, "220 %s ESMTP %s\r\n", srv->cfg.hostname, srv->cfg.software);
 }
 
-static void listeners_set(struct smtp_server *srv, int on)
+static void accept_session(void *ctx, int fd, const struct sockaddr_storage *peer, int index)
 {
-    for (int i = 0; i < srv->nlisten; i++) {
-        if (srv->listen_fd[i] < 0)
-            continue;
-        if (on)
-            ev_io_start(srv->loop, &srv->listen_io[i]);
-        else
-            ev_io_stop(srv->loop, &srv->listen_io[i]);
-    }
-}
-
-static void accept_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    struct smtp_server *srv = w->data;
-    if (!srv->stopping)
-        listeners_set(srv, 1);
-}
-
-static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-    struct smtp_server *srv = w->data;
-
-    (void)loop;
-    (void)revents;
-    for (int k = 0; k < 64; k++) {
-        struct sockaddr_storage peer;
-        socklen_t plen = sizeof(peer);
-        int fd = accept4(w->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                fprintf(stderr, "%s: accept: %s; pausing accepts for 1 s\n",
-                        srv->cfg.software, strerror(errno));
-                listeners_set(srv, 0);
-                ev_timer_set(&srv->accept_retry, 1.0, 0);
-                ev_timer_start(srv->loop, &srv->accept_retry);
-            }
-            return;
-        }
-        start_session(srv, fd, &peer);
-    }
+    (void)index;
+    start_session(ctx, fd, peer);
 }
 
 void smtp_server_init(struct smtp_server *srv, struct ev_loop *loop,
@@ -670,30 +631,12 @@ void smtp_server_init(struct smtp_server *srv, struct ev_loop *loop,
     srv->cfg = *cfg;
     srv->ops = ops;
     srv->ctx = ctx;
-    ev_init(&srv->accept_retry, accept_retry_cb);
-    srv->accept_retry.data = srv;
+    listener_init(&srv->listeners, loop, cfg->software, accept_session, srv);
 }
 
 int smtp_server_listen(struct smtp_server *srv, const char *text, char *err, size_t errlen)
 {
-    struct sockaddr_storage ss;
-    socklen_t len;
-
-    if (srv->nlisten >= SMTP_SERVER_LISTEN_MAX) {
-        snprintf(err, errlen, "%s: at most %d listeners", text, SMTP_SERVER_LISTEN_MAX);
-        return -1;
-    }
-    if (addr_parse(text, -1, &ss, &len, err, errlen) != 0)
-        return -1;
-    int fd = addr_listen((struct sockaddr *)&ss, len, 1024, 0, err, errlen);
-    if (fd < 0)
-        return -1;
-    int i = srv->nlisten++;
-    srv->listen_fd[i] = fd;
-    ev_io_init(&srv->listen_io[i], accept_cb, fd, EV_READ);
-    srv->listen_io[i].data = srv;
-    ev_io_start(srv->loop, &srv->listen_io[i]);
-    return 0;
+    return listener_add(&srv->listeners, text, 0, err, errlen);
 }
 
 static void stop_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -720,12 +663,7 @@ void smtp_server_stop(struct smtp_server *srv, double grace)
     if (srv->stopping)
         return;
     srv->stopping = 1;
-    listeners_set(srv, 0);
-    ev_timer_stop(srv->loop, &srv->accept_retry);
-    for (int i = 0; i < srv->nlisten; i++) {
-        close(srv->listen_fd[i]);
-        srv->listen_fd[i] = -1;
-    }
+    listener_stop(&srv->listeners);
     for (struct smtp_session *s = srv->sessions; s; s = s->next)
         session_maybe_stop(s);
     ev_timer_init(&srv->stop_timer, stop_timer_cb, grace, 0);

@@ -12,10 +12,11 @@
 
 #include "conn.h"
 #include "header.h"
+#include "listener.h"
 #include "mua_stamp.h"
 #include "smtp_cmd.h"
 
-#define SMTP_SERVER_LISTEN_MAX 8
+#define SMTP_SERVER_LISTEN_MAX LISTENER_MAX
 #define SMTP_HELO_MAX 256
 #define SMTP_RCPTS_MAX 100        /* RFC 5321 4.5.3.1.8: at least 100 must be accepted */
 #define SMTP_RCPT_BUF 2048        /* recipients kept per message (all are counted) */
@@ -142,10 +143,7 @@ struct smtp_server {
     struct smtp_server_config cfg;
     const struct smtp_server_ops *ops;
     void *ctx;
-    int nlisten;
-    int listen_fd[SMTP_SERVER_LISTEN_MAX];
-    ev_io listen_io[SMTP_SERVER_LISTEN_MAX];
-    ev_timer accept_retry; /* out of descriptors: accepting resumes after a pause */
+    struct listener_set listeners;
     ev_timer stop_timer;
     int stopping;
     unsigned nsessions;

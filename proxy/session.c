@@ -1,0 +1,579 @@
+/* session - one intercepted connection: the client's conn, our conn to the MX, and the
+ * relay between them. The client is never left hanging and never told 250 by us: when
+ * the MX cannot be reached or goes away, the client gets a 421 and keeps its message. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/x509v3.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "proxy.h"
+
+/* From <linux/netfilter_ipv4.h> and <linux/netfilter_ipv6/ip6_tables.h>, which clash with
+ * the C library's <netinet/in.h>: the address a REDIRECTed connection was going to. */
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST 80
+#endif
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST 80
+#endif
+
+struct proxy_session {
+    struct proxy *p;
+    uint64_t id;
+    struct conn client, server;
+    int open_conns;  /* conns not yet reported closed */
+    int connected;   /* the MX accepted our connection */
+    int has_server;  /* the server conn exists (its socket could be made) */
+    int finishing;
+    struct relay relay;
+    int64_t start_us;
+    const char *reason;
+    char client_text[ADDR_TEXT_MAX], dst_text[ADDR_TEXT_MAX], out_text[ADDR_TEXT_MAX];
+    char mx_name[128]; /* from the MX's greeting, for SNI and verification */
+    struct proxy_session *next, *prev;
+};
+
+int proxy_original_dst(const struct proxy *p, int fd, struct sockaddr_storage *dst, socklen_t *len)
+{
+    *len = sizeof(*dst);
+    if (p->have_upstream) {
+        memcpy(dst, &p->upstream, p->upstream_len);
+        *len = p->upstream_len;
+        return 0;
+    }
+    if (p->transparent) /* TPROXY: the socket is bound to where the client was going */
+        return getsockname(fd, (struct sockaddr *)dst, len);
+    struct sockaddr_storage local;
+    socklen_t llen = sizeof(local);
+    if (getsockname(fd, (struct sockaddr *)&local, &llen) != 0)
+        return -1;
+    if (local.ss_family == AF_INET6)
+        return getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, dst, len);
+    return getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, dst, len);
+}
+
+/* ---- log ----------------------------------------------------------------------------- */
+
+static void log_begin(struct proxy_session *s, const char *event)
+{
+    struct json_writer *w = &s->p->jw;
+
+    json_begin(w);
+    json_int(w, "t_us", clock_realtime_us());
+    json_cstr(w, "event", event);
+    json_uint(w, "session", s->id);
+}
+
+static void log_end(struct proxy *p)
+{
+    if (json_end(&p->jw) == 0)
+        logfile_append(&p->log, p->jw.buf, p->jw.len);
+}
+
+static double ms_since(const struct proxy_session *s, int64_t us)
+{
+    return (double)(us - s->start_us) / 1000.0;
+}
+
+/* ---- relay callbacks ----------------------------------------------------------------- */
+
+static int to_client(void *ctx, const char *d, size_t n)
+{
+    return conn_write(&((struct proxy_session *)ctx)->client, d, n);
+}
+
+static int to_server(void *ctx, const char *d, size_t n)
+{
+    return conn_write(&((struct proxy_session *)ctx)->server, d, n);
+}
+
+static size_t client_room(void *ctx)
+{
+    return conn_out_room(&((struct proxy_session *)ctx)->client);
+}
+
+static size_t server_room(void *ctx)
+{
+    return conn_out_room(&((struct proxy_session *)ctx)->server);
+}
+
+static void start_tls(void *ctx)
+{
+    struct proxy_session *s = ctx;
+    const char *sni = s->mx_name[0] ? s->mx_name : NULL;
+
+    if (conn_starttls(&s->server, s->p->tls, 0, sni) != 0) {
+        relay_tls_done(&s->relay, 0, 0);
+        return;
+    }
+    if (sni && s->p->tls_mode == RELAY_TLS_VERIFY)
+        SSL_set1_host(s->server.ssl, sni);
+}
+
+static void finish(void *ctx, const char *reason)
+{
+    struct proxy_session *s = ctx;
+
+    s->finishing = 1;
+    if (s->reason == NULL)
+        s->reason = reason;
+    conn_close(&s->client);
+    if (s->has_server)
+        conn_close(&s->server);
+}
+
+static void on_command(void *ctx, const char *verb, const char *line, size_t len)
+{
+    struct proxy_session *s = ctx;
+
+    (void)line;
+    (void)len;
+    if (!s->p->have_log || s->p->log_level < PROXY_LOG_COMMANDS)
+        return;
+    log_begin(s, "command");
+    json_cstr(&s->p->jw, "verb", verb);
+    json_double(&s->p->jw, "ms", ms_since(s, clock_realtime_us()), 3);
+    log_end(s->p);
+}
+
+static void on_reply(void *ctx, const char *verb, int code, const char *line, size_t len)
+{
+    struct proxy_session *s = ctx;
+
+    /* the greeting names the MX: SNI and certificate checks use it */
+    if (strcmp(verb, "GREETING") == 0 && code == 220 && len > 4) {
+        size_t k = 4;
+        while (k < len && k - 4 < sizeof(s->mx_name) - 1 && line[k] != ' ' && line[k] != '\r' &&
+               line[k] != '\n')
+            k++;
+        memcpy(s->mx_name, line + 4, k - 4);
+        s->mx_name[k - 4] = 0;
+        if (strchr(s->mx_name, '.') == NULL)
+            s->mx_name[0] = 0;
+    }
+    if (!s->p->have_log || s->p->log_level < PROXY_LOG_COMMANDS)
+        return;
+    log_begin(s, "reply");
+    json_cstr(&s->p->jw, "verb", verb);
+    json_int(&s->p->jw, "code", code);
+    json_double(&s->p->jw, "ms", ms_since(s, clock_realtime_us()), 3);
+    log_end(s->p);
+}
+
+static void on_message(void *ctx, const struct relay_message *m)
+{
+    struct proxy_session *s = ctx;
+    struct json_writer *w = &s->p->jw;
+
+    s->p->messages++;
+    if (!s->p->have_log)
+        return;
+    log_begin(s, "message");
+    json_cstr(w, "client", s->client_text);
+    json_cstr(w, "dst", s->dst_text);
+    json_cstr(w, "mail_from", m->mail_from);
+    json_array_begin(w, "rcpt");
+    for (unsigned i = 0; i < m->nrcpt && i < RELAY_RCPTS_KEPT; i++) {
+        json_object_begin(w, NULL);
+        json_cstr(w, "addr", m->rcpt[i]);
+        json_int(w, "code", m->rcpt_code[i]);
+        json_object_end(w);
+    }
+    json_array_end(w);
+    json_uint(w, "nrcpt", m->nrcpt);
+    json_uint(w, "size", m->size);
+    json_int(w, "code", m->code);
+    json_cstr(w, "reply", m->reply);
+    json_cstr(w, "queue_id", m->queue_id[0] ? m->queue_id : NULL);
+    json_double(w, "ms_mail_to_final", (double)(m->final_us - m->mail_us) / 1000.0, 3);
+    json_double(w, "ms_connect_to_354", m->data_us ? ms_since(s, m->data_us) : -1, 3);
+    log_end(s->p);
+}
+
+static void on_tls_skipped(void *ctx, const char *why)
+{
+    struct proxy_session *s = ctx;
+
+    if (!s->p->have_log)
+        return;
+    log_begin(s, "tls");
+    json_bool(&s->p->jw, "tls", 0);
+    json_cstr(&s->p->jw, "why", why);
+    log_end(s->p);
+}
+
+static int64_t now_us(void *ctx)
+{
+    (void)ctx;
+    return clock_realtime_us();
+}
+
+static const struct relay_ops relay_ops = {
+    to_client, to_server, client_room, server_room, start_tls, finish,
+    on_command, on_reply, on_message, on_tls_skipped, now_us,
+};
+
+/* ---- connections --------------------------------------------------------------------- */
+
+/* fail - tell the client (if it can still hear) and end the session. */
+static void fail(struct proxy_session *s, const char *reply, const char *reason)
+{
+    if (s->finishing)
+        return;
+    if (s->reason == NULL)
+        s->reason = reason;
+    if (!conn_is_closing(&s->client))
+        conn_write(&s->client, reply, strlen(reply));
+    s->relay.phase = RELAY_DONE;
+    finish(s, reason);
+    if (s->has_server)
+        conn_abort(&s->server); /* never let a half-sent message complete */
+}
+
+static void set_server_timeout(struct proxy_session *s)
+{
+    struct proxy *p = s->p;
+    double t = s->relay.phase == RELAY_BODY || relay_in_message(&s->relay) ? p->timeout_data
+                                                                           : p->timeout_reply;
+    if (s->server.timeout != t)
+        conn_set_timeout(&s->server, t);
+}
+
+static int client_line(struct conn *c, const char *line, size_t len, unsigned flags)
+{
+    struct proxy_session *s = c->data;
+
+    if (relay_client_line(&s->relay, line, len, flags) == 0) {
+        set_server_timeout(s);
+        return CONN_CONSUMED;
+    }
+    if (!relay_holding_client(&s->relay))
+        conn_want_drain(&s->server); /* no room towards the MX: resume when it drains */
+    return CONN_WAIT;
+}
+
+static int server_line(struct conn *c, const char *line, size_t len, unsigned flags)
+{
+    struct proxy_session *s = c->data;
+
+    if (relay_server_line(&s->relay, line, len, flags) != 0) {
+        conn_want_drain(&s->client);
+        return CONN_WAIT;
+    }
+    if (!relay_holding_client(&s->relay))
+        conn_resume(&s->client);
+    return CONN_CONSUMED;
+}
+
+static void client_drain(struct conn *c)
+{
+    struct proxy_session *s = c->data;
+    conn_resume(&s->server);
+}
+
+static void server_drain(struct conn *c)
+{
+    struct proxy_session *s = c->data;
+    if (!relay_holding_client(&s->relay))
+        conn_resume(&s->client);
+}
+
+static void client_eof(struct conn *c)
+{
+    struct proxy_session *s = c->data;
+
+    if (s->relay.phase == RELAY_BODY || s->relay.phase == RELAY_DATA_WAIT) {
+        /* gone mid-message: the MX must never see a final "." we did not get */
+        s->reason = "client left during DATA";
+        s->relay.phase = RELAY_DONE;
+        conn_abort(&s->server);
+        conn_close(&s->client);
+        return;
+    }
+    if (!s->connected) {
+        s->reason = "client left before the MX answered";
+        if (s->has_server)
+            conn_abort(&s->server);
+        conn_close(&s->client);
+        return;
+    }
+    conn_shutdown_write(&s->server); /* half-close: replies still reach the client */
+}
+
+static void server_eof(struct conn *c)
+{
+    struct proxy_session *s = c->data;
+
+    if (s->finishing || s->relay.phase == RELAY_DONE || s->relay.phase == RELAY_QUIT) {
+        conn_close(&s->client);
+        conn_close(&s->server);
+        return;
+    }
+    fail(s, "421 4.4.2 proxy: the MX closed the connection\r\n", "MX closed");
+}
+
+static void client_timeout(struct conn *c)
+{
+    struct proxy_session *s = c->data;
+    fail(s, "421 4.4.2 proxy: idle timeout\r\n", "client idle timeout");
+}
+
+static void server_timeout(struct conn *c)
+{
+    struct proxy_session *s = c->data;
+
+    if (!s->connected)
+        fail(s, "421 4.4.1 proxy: timeout connecting to the MX\r\n", "connect timeout");
+    else if (relay_awaiting_reply(&s->relay))
+        fail(s, "421 4.4.2 proxy: the MX did not answer in time\r\n", "MX reply timeout");
+    else
+        conn_set_timeout(c, s->p->timeout_reply); /* nothing owed: keep waiting for the client */
+}
+
+static void server_connect(struct conn *c, int err)
+{
+    struct proxy_session *s = c->data;
+    struct proxy *p = s->p;
+    char reply[256];
+
+    if (err) {
+        p->upstream_failures++;
+        snprintf(reply, sizeof(reply), "421 4.4.1 proxy: cannot connect to the MX %s: %s\r\n",
+                 s->dst_text, strerror(err));
+        fail(s, reply, "connect failed");
+        return;
+    }
+    s->connected = 1;
+    struct sockaddr_storage local;
+    socklen_t llen = sizeof(local);
+    if (getsockname(c->fd, (struct sockaddr *)&local, &llen) == 0)
+        addr_format((struct sockaddr *)&local, s->out_text, sizeof(s->out_text), 1);
+    conn_set_timeout(c, p->timeout_reply);
+    if (p->have_log) {
+        log_begin(s, "open");
+        json_cstr(&p->jw, "client", s->client_text);
+        json_cstr(&p->jw, "dst", s->dst_text);
+        json_cstr(&p->jw, "outbound", s->out_text);
+        json_double(&p->jw, "ms", ms_since(s, clock_realtime_us()), 3);
+        log_end(p);
+    }
+}
+
+static void server_tls(struct conn *c, int ok)
+{
+    struct proxy_session *s = c->data;
+    struct proxy *p = s->p;
+    int verified = ok && SSL_get_verify_result(c->ssl) == X509_V_OK;
+
+    if (ok)
+        p->tls_sessions++;
+    if (p->have_log) {
+        log_begin(s, "tls");
+        json_bool(&p->jw, "tls", ok);
+        if (ok) {
+            json_cstr(&p->jw, "version", SSL_get_version(c->ssl));
+            json_cstr(&p->jw, "cipher", SSL_get_cipher_name(c->ssl));
+            json_bool(&p->jw, "verified", verified);
+        } else {
+            json_cstr(&p->jw, "why", c->tls_error ? c->tls_error : "handshake failed");
+        }
+        log_end(p);
+    }
+    if (!ok) { /* the conn closes itself; tell the client first */
+        fail(s, "421 4.7.0 proxy: TLS handshake with the MX failed\r\n", "tls handshake failed");
+        return;
+    }
+    relay_tls_done(&s->relay, ok, verified);
+}
+
+static void session_closed(struct conn *c)
+{
+    struct proxy_session *s = c->data;
+    struct proxy *p = s->p;
+
+    if (c == &s->server && !conn_is_closing(&s->client)) {
+        /* the MX side is gone for good: the client must not wait for it */
+        if (!s->finishing && s->relay.phase != RELAY_DONE) {
+            const char *t = "421 4.4.2 proxy: the connection to the MX was lost\r\n";
+            if (s->reason == NULL)
+                s->reason = c->close_reason == CONN_CLOSE_CONNECT_ERROR ? "connect failed" : "MX lost";
+            conn_write(&s->client, t, strlen(t));
+        }
+        conn_close(&s->client);
+    }
+    if (--s->open_conns > 0)
+        return;
+    p->bytes_c2s += s->client.bytes_in;
+    p->bytes_s2c += s->client.bytes_out;
+    if (p->have_log) {
+        log_begin(s, "close");
+        json_cstr(&p->jw, "client", s->client_text);
+        json_cstr(&p->jw, "dst", s->dst_text);
+        json_uint(&p->jw, "bytes_c2s", s->client.bytes_in);
+        json_uint(&p->jw, "bytes_s2c", s->client.bytes_out);
+        json_uint(&p->jw, "messages", s->relay.messages);
+        json_double(&p->jw, "duration_ms", ms_since(s, clock_realtime_us()), 3);
+        json_cstr(&p->jw, "reason", s->reason ? s->reason : "closed");
+        log_end(p);
+    }
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        p->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    p->nsessions--;
+    free(s);
+    if (p->stopping && p->nsessions == 0)
+        ev_break(p->loop, EVBREAK_ALL);
+}
+
+static const struct conn_ops client_ops = {
+    .on_line = client_line, .on_eof = client_eof, .on_drain = client_drain,
+    .on_timeout = client_timeout, .on_closed = session_closed,
+};
+
+static const struct conn_ops server_ops = {
+    .on_line = server_line, .on_eof = server_eof, .on_drain = server_drain,
+    .on_timeout = server_timeout, .on_connect = server_connect, .on_tls = server_tls,
+    .on_closed = session_closed,
+};
+
+/* refuse - answer a connection we will not relay, and close it. */
+static void refuse(int fd, const char *reply)
+{
+    ssize_t n = send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)n;
+    close(fd);
+}
+
+void proxy_accept(void *ctx, int fd, const struct sockaddr_storage *peer, int index)
+{
+    struct proxy *p = ctx;
+    struct sockaddr_storage dst;
+    socklen_t dlen;
+
+    (void)index;
+    if (p->stopping) {
+        refuse(fd, "421 4.3.2 proxy: shutting down\r\n");
+        return;
+    }
+    if (p->max_sessions && p->nsessions >= p->max_sessions) {
+        p->refused++;
+        refuse(fd, "421 4.7.0 proxy: too many sessions, try again later\r\n");
+        return;
+    }
+    if (proxy_original_dst(p, fd, &dst, &dlen) != 0) {
+        p->no_destination++;
+        refuse(fd, "421 4.3.0 proxy: no original destination for this connection\r\n");
+        return;
+    }
+    if (listener_is_own(&p->listeners, (struct sockaddr *)&dst)) {
+        p->no_destination++;
+        refuse(fd, "421 4.3.0 proxy: the destination is the proxy itself\r\n");
+        return;
+    }
+    struct proxy_session *s = malloc(sizeof(*s));
+    if (s == NULL) {
+        refuse(fd, "421 4.3.0 proxy: out of memory\r\n");
+        return;
+    }
+    memset(s, 0, offsetof(struct proxy_session, client));
+    s->p = p;
+    s->id = ++p->sessions_total;
+    s->start_us = clock_realtime_us();
+    s->reason = NULL;
+    s->mx_name[0] = 0;
+    s->finishing = 0;
+    s->has_server = 0;
+    s->open_conns = 2;
+    addr_format((const struct sockaddr *)peer, s->client_text, sizeof(s->client_text), 1);
+    addr_format((struct sockaddr *)&dst, s->dst_text, sizeof(s->dst_text), 1);
+    s->out_text[0] = 0;
+    relay_init(&s->relay, &relay_ops, s, p->tls_mode);
+    conn_init(&s->client, p->loop, fd, &client_ops, s);
+    conn_set_timeout(&s->client, p->timeout_idle);
+    s->prev = NULL;
+    s->next = p->sessions;
+    if (p->sessions)
+        p->sessions->prev = s;
+    p->sessions = s;
+    p->nsessions++;
+    if (conn_connect(&s->server, p->loop, (struct sockaddr *)&dst, dlen,
+                     p->have_outbound ? (struct sockaddr *)&p->outbound : NULL, p->outbound_len,
+                     &server_ops, s) != 0) {
+        char reply[256];
+        p->upstream_failures++;
+        snprintf(reply, sizeof(reply), "421 4.4.1 proxy: cannot connect to the MX %s: %s\r\n",
+                 s->dst_text, strerror(errno));
+        /* no server conn exists: close the client only */
+        s->open_conns = 1;
+        s->reason = "connect failed";
+        s->relay.phase = RELAY_DONE;
+        conn_write(&s->client, reply, strlen(reply));
+        conn_close(&s->client);
+        return;
+    }
+    s->has_server = 1;
+    conn_set_timeout(&s->server, p->timeout_connect);
+}
+
+static void stop_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct proxy *p = w->data;
+
+    (void)loop;
+    (void)revents;
+    for (struct proxy_session *s = p->sessions; s; s = s->next)
+        fail(s, "421 4.3.2 proxy: shutting down\r\n", "shutdown");
+}
+
+void proxy_stop(struct proxy *p)
+{
+    if (p->stopping)
+        return;
+    p->stopping = 1;
+    listener_stop(&p->listeners);
+    /* sessions between messages end now; the others get until the grace deadline */
+    for (struct proxy_session *s = p->sessions; s; s = s->next)
+        if (s->relay.phase == RELAY_COMMAND && !relay_awaiting_reply(&s->relay) &&
+            !relay_in_message(&s->relay))
+            fail(s, "421 4.3.2 proxy: shutting down\r\n", "shutdown");
+    ev_timer_init(&p->stop_timer, stop_timer_cb, p->grace, 0);
+    p->stop_timer.data = p;
+    ev_timer_start(p->loop, &p->stop_timer);
+    if (p->nsessions == 0)
+        ev_break(p->loop, EVBREAK_ALL);
+}
+
+void proxy_log_counters(struct proxy *p)
+{
+    struct json_writer *w = &p->jw;
+
+    fprintf(stderr,
+            "proxy: sessions=%u total=%llu messages=%llu refused=%llu no_destination=%llu "
+            "upstream_failures=%llu tls=%llu bytes_c2s=%llu bytes_s2c=%llu\n",
+            p->nsessions, (unsigned long long)p->sessions_total, (unsigned long long)p->messages,
+            (unsigned long long)p->refused, (unsigned long long)p->no_destination,
+            (unsigned long long)p->upstream_failures, (unsigned long long)p->tls_sessions,
+            (unsigned long long)p->bytes_c2s, (unsigned long long)p->bytes_s2c);
+    if (!p->have_log)
+        return;
+    json_begin(w);
+    json_int(w, "t_us", clock_realtime_us());
+    json_cstr(w, "event", "counters");
+    json_uint(w, "sessions", p->nsessions);
+    json_uint(w, "sessions_total", p->sessions_total);
+    json_uint(w, "messages", p->messages);
+    json_uint(w, "refused", p->refused);
+    json_uint(w, "no_destination", p->no_destination);
+    json_uint(w, "upstream_failures", p->upstream_failures);
+    json_uint(w, "tls", p->tls_sessions);
+    log_end(p);
+}
