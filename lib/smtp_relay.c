@@ -360,8 +360,8 @@ int relay_server_line(struct relay *r, const char *line, size_t len, unsigned fl
 
 void relay_tls_done(struct relay *r, int ok, int verified)
 {
-    if (r->phase == RELAY_DONE)
-        return;
+    if (r->phase != RELAY_TLS_STARTING || r->npending >= RELAY_PENDING_MAX)
+        return; /* no handshake of ours is running */
     if (!ok || (r->tls_mode == RELAY_TLS_VERIFY && !verified)) {
         const char *t = ok ? "421 4.7.0 proxy: the MX's certificate could not be verified\r\n"
                            : "421 4.7.0 proxy: TLS handshake with the MX failed\r\n";
