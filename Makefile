@@ -55,7 +55,7 @@ LIBA := $(BUILD)/libharness.a
 # A program is a directory with a main.c; mx/ holds two: mx (main.c, mx_*.c) and
 # collect (collect_main.c, collect_*.c).
 PROG_NAMES := $(foreach p,proxy mua mx tarpit,$(if $(wildcard $(p)/main.c),$(p))) \
-              $(if $(wildcard mx/collect_main.c),collect)
+              $(if $(wildcard mx/collect_main.c),collect) $(if $(wildcard scenarios/main.c),scenario)
 PROG_BINS := $(PROG_NAMES:%=$(BIN)/%)
 
 UNIT_SRCS := $(wildcard tests/unit/*_test.c)
@@ -83,6 +83,7 @@ $(BIN)/collect: $(call objs,$(wildcard mx/collect_main.c mx/collect_*.c)) $(LIBA
 $(BIN)/proxy: $(call objs,$(wildcard proxy/*.c)) $(LIBA)
 $(BIN)/mua: $(call objs,$(wildcard mua/*.c)) $(LIBA)
 $(BIN)/tarpit: $(call objs,$(wildcard tarpit/*.c)) $(LIBA)
+$(BIN)/scenario: $(call objs,$(wildcard scenarios/*.c)) $(LIBA)
 
 $(PROG_BINS):
 	@mkdir -p $(dir $@)
@@ -119,10 +120,20 @@ fuzz-run: fuzz
 	        | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || exit 1; \
 	done
 
+# the study's experiments; VARIANT=postfix|proxy, SCALE, ROUNDS, INTERVAL, DRAIN pass through
+scenario-congestion scenario-congestion-bulk scenario-resource scenario-concurrent: all
+	scenarios/run scenarios/$(@:scenario-%=%).conf
+
+scenario-all: scenario-congestion scenario-congestion-bulk scenario-resource scenario-concurrent
+
+plot:
+	results/plot $(or $(RUN),$$(ls -d results/runs/*/* 2>/dev/null | sort -t/ -k4 | tail -n 1))
+
 lint:
 	shellcheck tools/*.sh tests/*.sh $(wildcard tests/e2e/*.sh lab/*.sh lab/lab scenarios/*.sh bench/*.sh .ci/run)
 
-.PHONY: all test fuzz fuzz-run lint
+.PHONY: all test fuzz fuzz-run lint plot scenario-all scenario-congestion scenario-congestion-bulk \
+        scenario-resource scenario-concurrent
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

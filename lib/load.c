@@ -58,14 +58,33 @@ int load_target_set(struct load_target *t, const char *key, const char *value, c
         strcpy(t->name, value);
         return 0;
     }
+    if (strcmp(key, "messages") == 0 && strchr(value, ',')) {
+        char buf[256], *save = NULL;
+        snprintf(buf, sizeof(buf), "%s", value);
+        t->nlist = 0;
+        t->messages = 0;
+        for (char *p = strtok_r(buf, ", ", &save); p; p = strtok_r(NULL, ", ", &save)) {
+            if (t->nlist >= LOAD_ROUND_LIST_MAX || sink_parse_u64(p, 100000000, &u) != 0 || u == 0) {
+                snprintf(err, errlen, "messages '%s': up to %d whole numbers from 1, comma-separated",
+                         value, LOAD_ROUND_LIST_MAX);
+                return -1;
+            }
+            t->list[t->nlist++] = (unsigned)u;
+            if (u > t->messages)
+                t->messages = (unsigned)u;
+        }
+        return 0;
+    }
     if (strcmp(key, "messages") == 0 || strcmp(key, "sessions") == 0 ||
         strcmp(key, "rounds") == 0) {
         if (sink_parse_u64(value, 100000000, &u) != 0 || u == 0) {
             snprintf(err, errlen, "%s '%s': expected a whole number from 1", key, value);
             return -1;
         }
-        if (key[0] == 'm')
+        if (key[0] == 'm') {
             t->messages = (unsigned)u;
+            t->nlist = 0;
+        }
         else if (key[0] == 's')
             t->sessions = (unsigned)u;
         else
@@ -103,7 +122,7 @@ int load_target_check(const struct load_target *t, char *err, size_t errlen)
         snprintf(err, errlen, "target '%s': no %s given", t->name, missing);
         return -1;
     }
-    if (t->sessions > t->messages) {
+    if (t->sessions > t->messages && t->nlist == 0) {
         snprintf(err, errlen, "target '%s': %u sessions for %u messages per round", t->name,
                  t->sessions, t->messages);
         return -1;
@@ -179,16 +198,30 @@ int64_t load_round_due_us(const struct load_target *t, int64_t start_us, unsigne
     return start_us + (int64_t)((t->start + t->interval * k) * 1e6 + 0.5);
 }
 
-unsigned load_session_share(const struct load_target *t, unsigned i)
+unsigned load_round_messages(const struct load_target *t, unsigned k)
 {
-    unsigned base = t->messages / t->sessions, extra = t->messages % t->sessions;
+    return t->nlist ? t->list[k % t->nlist] : t->messages;
+}
+
+unsigned load_round_sessions(const struct load_target *t, unsigned k)
+{
+    unsigned m = load_round_messages(t, k);
+
+    return t->sessions < m ? t->sessions : m;
+}
+
+unsigned load_session_share(const struct load_target *t, unsigned k, unsigned i)
+{
+    unsigned m = load_round_messages(t, k), s = load_round_sessions(t, k);
+    unsigned base = m / s, extra = m % s;
 
     return base + (i < extra ? 1 : 0);
 }
 
-unsigned load_session_first_seq(const struct load_target *t, unsigned i)
+unsigned load_session_first_seq(const struct load_target *t, unsigned k, unsigned i)
 {
-    unsigned base = t->messages / t->sessions, extra = t->messages % t->sessions;
+    unsigned m = load_round_messages(t, k), s = load_round_sessions(t, k);
+    unsigned base = m / s, extra = m % s;
 
     return i * base + (i < extra ? i : extra);
 }

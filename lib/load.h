@@ -15,13 +15,16 @@
 #define LOAD_SIZE_MAX (64u << 20)
 #define LOAD_HEADERS_MAX 2048  /* the header block of one message */
 #define LOAD_BODY_TEXT "This is a test mail."
+#define LOAD_ROUND_LIST_MAX 16 /* "messages = 1000,10000,..." per round */
 
 struct load_target {
     char name[MUA_STAMP_NAME_MAX];   /* tenant */
     char target[LOAD_ADDR_MAX];      /* HOST:PORT */
     char from[LOAD_ADDR_MAX];
     char to[LOAD_ADDR_MAX];
-    unsigned messages;               /* per round */
+    unsigned messages;               /* per round (the largest, when a list is given) */
+    unsigned nlist;                  /* > 0: messages differ per round, cycling over list */
+    unsigned list[LOAD_ROUND_LIST_MAX];
     unsigned sessions;               /* concurrent connections per round */
     unsigned rounds;
     double interval;                 /* seconds between round starts */
@@ -54,12 +57,18 @@ int load_target_check(const struct load_target *t, char *err, size_t errlen);
 /* load_round_due_us - when round k of t is due, from the run's start (us). */
 int64_t load_round_due_us(const struct load_target *t, int64_t start_us, unsigned k);
 
-/* load_session_share - how many of a round's messages session i (of t->sessions) sends:
- * as even as possible, the first sessions taking the remainder. */
-unsigned load_session_share(const struct load_target *t, unsigned i);
+/* load_round_messages - how many messages round k of t sends. */
+unsigned load_round_messages(const struct load_target *t, unsigned k);
 
-/* load_session_first_seq - the sequence number of session i's first message. */
-unsigned load_session_first_seq(const struct load_target *t, unsigned i);
+/* load_round_sessions - sessions round k uses (never more than its messages). */
+unsigned load_round_sessions(const struct load_target *t, unsigned k);
+
+/* load_session_share - how many of round k's messages session i sends: as even as
+ * possible, the first sessions taking the remainder. */
+unsigned load_session_share(const struct load_target *t, unsigned k, unsigned i);
+
+/* load_session_first_seq - the sequence number of session i's first message in round k. */
+unsigned load_session_first_seq(const struct load_target *t, unsigned k, unsigned i);
 
 /* load_headers - the header block of one message (ending with the empty line) into buf;
  * returns its length, 0 if it does not fit. date_epoch is the Date: header's time. */

@@ -241,7 +241,8 @@ static void usage(FILE *f)
             "seq, intended and sent times in us).\n\n"
             "  --target HOST:PORT     the MSA to submit to (numeric address)\n"
             "  --from ADDR, --to ADDR envelope and header addresses\n"
-            "  --messages N           messages per round (default 1)\n"
+            "  --messages N[,N...]    messages per round (default 1); a list gives each round\n"
+            "                         its own count, cycling (e.g. 1000,10000,100000)\n"
             "  --sessions S           concurrent sessions per round (default 1)\n"
             "  --rounds R             rounds (default 1)\n"
             "  --interval SEC         seconds between round starts (default 10)\n"
@@ -357,7 +358,8 @@ int main(int argc, char **argv)
     struct load_schedule *s = &mua.sched;
     size_t ndue = 0;
     for (unsigned i = 0; i < s->ntargets; i++) {
-        mua.total += (uint64_t)s->targets[i].messages * s->targets[i].rounds;
+        for (unsigned k = 0; k < s->targets[i].rounds; k++)
+            mua.total += load_round_messages(&s->targets[i], k);
         ndue += s->targets[i].rounds;
     }
     mua.latency = malloc(mua.total * sizeof(double));
@@ -401,14 +403,15 @@ int main(int argc, char **argv)
         int64_t lag = clock_realtime_us() - dues[d].at;
         if (lag > mua.max_lag_us)
             mua.max_lag_us = lag;
-        for (unsigned i = 0; i < t->sessions; i++) {
+        unsigned k = dues[d].round;
+        for (unsigned i = 0; i < load_round_sessions(t, k); i++) {
             struct job *j = calloc(1, sizeof(*j));
             if (j == NULL)
                 break;
             j->t = t;
-            j->round = dues[d].round;
-            j->first_seq = load_session_first_seq(t, i);
-            j->count = load_session_share(t, i);
+            j->round = k;
+            j->first_seq = load_session_first_seq(t, k, i);
+            j->count = load_session_share(t, k, i);
             j->intended_us = dues[d].at;
             while (running >= MUA_THREADS_MAX && jobs) { /* wait for the oldest session */
                 struct job *last = jobs, *prev = NULL;

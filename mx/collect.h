@@ -26,6 +26,7 @@ enum collect_error {
 
 struct collect_msg {
     uint32_t tenant, mx, client; /* interned names */
+    uint32_t run;                /* from the stamp */
     uint32_t id_off;             /* Message-ID in the arena; 0: none */
     uint32_t file, line;         /* where it came from */
     int32_t round, seq;          /* -1: unknown */
@@ -66,6 +67,26 @@ void collect_error(struct collect *c, struct collect_msg *m, enum collect_error 
 
 /* collect_error_name - "json", "field", "date" ... */
 const char *collect_error_name(enum collect_error kind);
+
+/* What the mua submitted, against what arrived (collect_submit.c). */
+struct censored {
+    size_t submitted, delivered, within, duplicates;
+    double pct[4]; /* p50, p90, p99, max of e2e latency over every submitted message;
+                      INFINITY where the rank falls on undelivered (censored) mail */
+};
+
+/* collect_read_mua_log - read a mua CSV log; returns 0 or -1. */
+int collect_read_mua_log(struct collect *c, const char *path);
+
+/* collect_match_submissions - mark which submissions arrived (after all inputs). */
+int collect_match_submissions(struct collect *c);
+
+/* collect_submissions - how many submissions were read. */
+size_t collect_submissions(void);
+
+/* collect_censored - statistics of tenant g (UINT32_MAX: all) over every message the
+ * MSA accepted, delivered or not; `within`: seconds for the "delivered within" count. */
+void collect_censored(uint32_t g, double within, struct censored *out);
 
 /* Readers: each returns 0, or -1 when the input could not be opened at all. */
 int collect_read_records(struct collect *c, const char *path);

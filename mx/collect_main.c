@@ -42,12 +42,19 @@ static void usage(FILE *f)
             "  --group-by KEY       mx (default), tenant or client\n"
             "  --bin SEC            time-series bin width in seconds (default 1)\n"
             "  --format KIND        record, maildir or mbox for every INPUT\n"
+            "  --mua-log FILE       the mua's log (repeatable): statistics then cover every\n"
+            "                       submitted message, undelivered ones counted as censored\n"
+            "  --within SEC         count deliveries within SEC of submission (default 5)\n"
+            "  --queued N           messages still in some queue (for the accounting)\n"
+            "  --bounced N          messages bounced (for the accounting)\n"
             "  --help               this text\n\n"
             "relay latency = arrival at the MX - oldest Received: (the MSA's)\n"
             "e2e latency   = arrival - X-Mua-Stamp sent= (else Date:)\n"
             "*_hdr         = the study's header-only forms at 1 s resolution\n"
             "offset        = arrival - the run's earliest send time\n"
-            "Exit status: 0, 1 when an input could not be read, 2 on bad usage.\n");
+            "Accounting (with --mua-log): submitted = delivered + queued + bounced + lost.\n"
+            "Exit status: 0; 1 when an input could not be read; 2 on bad usage; 3 when the\n"
+            "accounting finds lost or duplicated messages.\n");
 }
 
 static enum input_format detect(const char *path)
@@ -61,6 +68,8 @@ static enum input_format detect(const char *path)
         return FORMAT_RECORD; /* the reader reports the error */
     if (S_ISDIR(st.st_mode))
         return FORMAT_MAILDIR;
+    if (!S_ISREG(st.st_mode))
+        return FORMAT_RECORD; /* a pipe: peeking would eat what the reader needs */
     FILE *f = fopen(path, "r");
     if (f) {
         size_t n = fread(head, 1, 5, f);
@@ -145,11 +154,16 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"out-dir", required_argument, NULL, 'o'}, {"group-by", required_argument, NULL, 'g'},
         {"bin", required_argument, NULL, 'b'},     {"format", required_argument, NULL, 'f'},
+        {"mua-log", required_argument, NULL, 'm'}, {"within", required_argument, NULL, 'w'},
+        {"queued", required_argument, NULL, 'q'},  {"bounced", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},          {0}};
     const char *out_dir = ".";
     enum group_by group_by = GROUP_MX;
     enum input_format format = FORMAT_AUTO;
-    double bin = 1.0;
+    double bin = 1.0, within = 5.0;
+    const char *mua_logs[64];
+    int nmua = 0;
+    long long queued = 0, bounced = 0;
     int opt, rc = 0;
     struct collect c;
 
@@ -188,6 +202,33 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'm':
+            if (nmua >= 64) {
+                fprintf(stderr, "collect: at most 64 --mua-log\n");
+                return 2;
+            }
+            mua_logs[nmua++] = optarg;
+            break;
+        case 'w':
+            within = strtod(optarg, &end);
+            if (*end || end == optarg || within < 0) {
+                fprintf(stderr, "collect: --within '%s': expected seconds\n", optarg);
+                return 2;
+            }
+            break;
+        case 'q':
+        case 'B': {
+            long long v = strtoll(optarg, &end, 10);
+            if (*end || end == optarg || v < 0) {
+                fprintf(stderr, "collect: --%s '%s': expected a count\n", opt == 'q' ? "queued" : "bounced", optarg);
+                return 2;
+            }
+            if (opt == 'q')
+                queued = v;
+            else
+                bounced = v;
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -205,6 +246,12 @@ int main(int argc, char **argv)
         if (r != 0)
             rc = 1;
     }
+
+    for (int i = 0; i < nmua; i++)
+        if (collect_read_mua_log(&c, mua_logs[i]) != 0)
+            rc = 1;
+    if (nmua)
+        collect_match_submissions(&c);
 
     /* the run's clock starts at the earliest send time of any message */
     int64_t origin = INT64_MAX;
@@ -373,8 +420,57 @@ int main(int argc, char **argv)
     for (int k = 0; k < CE_COUNT; k++)
         json_uint(&w, collect_error_name(k), c.errors[k]);
     json_object_end(&w);
-    json_array_begin(&w, "groups");
+    struct censored all;
+    long long lost = 0;
     FILE *sf = open_out(out_dir, "summary.txt");
+    if (nmua) {
+        collect_censored(UINT32_MAX, within, &all);
+        lost = (long long)all.submitted - (long long)all.delivered - queued - bounced;
+        json_object_begin(&w, "accounting");
+        json_uint(&w, "submitted", all.submitted);
+        json_uint(&w, "delivered", all.delivered);
+        json_int(&w, "queued", queued);
+        json_int(&w, "bounced", bounced);
+        json_int(&w, "lost", lost);
+        json_uint(&w, "duplicates", all.duplicates);
+        json_object_end(&w);
+        fprintf(sf, "accounting: submitted %zu = delivered %zu + queued %lld + bounced %lld + lost %lld; duplicates %zu\n\n",
+                all.submitted, all.delivered, queued, bounced, lost, all.duplicates);
+        json_array_begin(&w, "tenants");
+        fprintf(sf, "%-12s %9s %9s %9s %10s %10s %10s %10s  (e2e latency over every submitted message, s; > = not delivered)\n",
+                "tenant", "submitted", "delivered", "within", "p50", "p90", "p99", "max");
+        for (uint32_t gi = 0; gi < c.nnames; gi++) {
+            struct censored t;
+            collect_censored(gi, within, &t);
+            if (t.submitted == 0)
+                continue;
+            static const char *const pn[4] = {"p50", "p90", "p99", "max"};
+            json_object_begin(&w, NULL);
+            json_cstr(&w, "tenant", c.names[gi]);
+            json_uint(&w, "submitted", t.submitted);
+            json_uint(&w, "delivered", t.delivered);
+            json_uint(&w, "delivered_within", t.within);
+            json_double(&w, "within_s", within, 3);
+            json_uint(&w, "duplicates", t.duplicates);
+            fprintf(sf, "%-12s %9zu %9zu %9zu", c.names[gi], t.submitted, t.delivered, t.within);
+            for (int k = 0; k < 4; k++) {
+                char key[32];
+                snprintf(key, sizeof(key), "e2e_%s", pn[k]);
+                if (isinf(t.pct[k])) { /* censored: longer than the run */
+                    json_null(&w, key);
+                    fprintf(sf, " %10s", ">run");
+                } else {
+                    json_double(&w, key, t.pct[k], 6);
+                    fprintf(sf, " %10.3f", t.pct[k]);
+                }
+            }
+            fputc('\n', sf);
+            json_object_end(&w);
+        }
+        json_array_end(&w);
+        fputc('\n', sf);
+    }
+    json_array_begin(&w, "groups");
     fprintf(sf, "%-24s %-20s %8s %10s %10s %10s %10s %10s\n", "group", "latency (s)", "count", "mean",
             "p50", "p90", "p99", "max");
     for (uint32_t gi = 0; gi < ngroups; gi++) {
@@ -421,5 +517,9 @@ int main(int argc, char **argv)
     free(g);
     free(gid);
     collect_free(&c);
+    if (nmua && (lost != 0 || all.duplicates != 0)) {
+        fprintf(stderr, "collect: accounting: %lld lost, %zu duplicates\n", lost, all.duplicates);
+        return rc ? rc : 3;
+    }
     return rc;
 }

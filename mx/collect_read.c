@@ -163,6 +163,7 @@ static void apply_stamp(struct collect *c, struct collect_msg *m, const char *v,
         return;
     }
     m->tenant = collect_intern(c, st.tenant);
+    m->run = collect_intern(c, st.run);
     m->round = (int32_t)st.round;
     m->seq = (int32_t)st.seq;
     m->in.sent_us = st.sent_us;

@@ -59,14 +59,34 @@ static void test_share(void **state)
     t.messages = tc->messages;
     t.sessions = tc->sessions;
     for (unsigned i = 0; i < t.sessions; i++) {
-        unsigned n = load_session_share(&t, i);
-        assert_int_equal(load_session_first_seq(&t, i), total); /* contiguous sequence numbers */
+        unsigned n = load_session_share(&t, 0, i);
+        assert_int_equal(load_session_first_seq(&t, 0, i), total); /* contiguous sequence numbers */
         total += n;
         lo = n < lo ? n : lo;
         hi = n > hi ? n : hi;
     }
     assert_int_equal(total, tc->messages);
     assert_true(hi - lo <= 1);
+}
+
+static void test_round_list(void **state)
+{
+    struct load_target t = {0};
+    char err[128];
+
+    (void)state;
+    t.sessions = 5;
+    assert_int_equal(load_target_set(&t, "messages", "1000,10000,100000,1000000", err, sizeof(err)), 0);
+    assert_int_equal(t.nlist, 4);
+    assert_int_equal(load_round_messages(&t, 0), 1000);
+    assert_int_equal(load_round_messages(&t, 3), 1000000);
+    assert_int_equal(load_round_messages(&t, 4), 1000); /* cycles */
+    assert_int_equal(load_session_share(&t, 2, 4), 20000);
+    assert_int_equal(load_target_set(&t, "messages", "1,x", err, sizeof(err)), -1);
+    t.sessions = 10;
+    assert_int_equal(load_target_set(&t, "messages", "3,20", err, sizeof(err)), 0);
+    assert_int_equal(load_round_sessions(&t, 0), 3); /* never more sessions than messages */
+    assert_int_equal(load_session_share(&t, 0, 2), 1);
 }
 
 static void test_round_due(void **state)
@@ -175,6 +195,7 @@ int main(void)
     TABLE_ADD(tests, &n, share_cases, test_share);
     TABLE_ADD(tests, &n, sched_cases, test_schedule);
     TEST_ADD(tests, &n, test_round_due);
+    TEST_ADD(tests, &n, test_round_list);
     TEST_ADD(tests, &n, test_headers);
     return _cmocka_run_group_tests("load", tests, n, NULL, NULL);
 }

@@ -1,0 +1,204 @@
+/* collect_submit - what the mua submitted (its CSV log), matched against what arrived:
+ * censored latency statistics over every submitted message, and the run's accounting
+ * (submitted = delivered + queued + bounced + lost; duplicates counted apart). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collect.h"
+#include "line.h"
+
+struct submission {
+    uint32_t tenant;
+    uint32_t round, seq;
+    uint32_t run;
+    int ok;         /* the MSA said 250 */
+    int delivered;  /* times it arrived */
+    double e2e;     /* arrival - start of its submission, s */
+    int64_t start_us;
+};
+
+static struct submission *subs;
+static size_t nsubs, subs_cap;
+static uint32_t *index_;
+static size_t index_size;
+
+static uint32_t key_hash(uint32_t run, uint32_t tenant, uint32_t round, uint32_t seq)
+{
+    uint32_t h = 2166136261u;
+    uint32_t v[4] = {run, tenant, round, seq};
+
+    for (int i = 0; i < 4; i++)
+        h = (h ^ v[i]) * 16777619u;
+    return h;
+}
+
+/* csv_fields - split a CSV line (quotes allowed) into at most max fields, in place. */
+static int csv_fields(char *line, char **f, int max)
+{
+    int n = 0;
+    char *p = line;
+
+    while (n < max) {
+        if (*p == '"') {
+            char *o = ++p;
+            f[n++] = o;
+            while (*p && !(*p == '"' && p[1] != '"')) {
+                if (*p == '"')
+                    p++;
+                *o++ = *p++;
+            }
+            if (*p == '"')
+                p++;
+            *o = 0;
+        } else {
+            f[n++] = p;
+            p += strcspn(p, ",");
+        }
+        if (*p != ',')
+            break;
+        *p++ = 0;
+    }
+    return n;
+}
+
+int collect_read_mua_log(struct collect *c, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    unsigned lineno = 0;
+
+    if (f == NULL) {
+        fprintf(stderr, "collect: %s: cannot open: %s\n", path, strerror(errno));
+        return -1;
+    }
+    while ((len = getline(&line, &cap, f)) > 0) {
+        char *fl[11];
+        lineno++;
+        line[line_strip_eol(line, (size_t)len)] = 0;
+        if (lineno == 1 && strncmp(line, "run,", 4) == 0)
+            continue;
+        if (csv_fields(line, fl, 11) < 9) {
+            fprintf(stderr, "collect: %s:%u: not a mua log line\n", path, lineno);
+            continue;
+        }
+        if (nsubs == subs_cap) {
+            subs_cap = subs_cap ? subs_cap * 2 : 1024;
+            subs = realloc(subs, subs_cap * sizeof(*subs));
+            if (subs == NULL) {
+                fprintf(stderr, "collect: out of memory\n");
+                exit(1);
+            }
+        }
+        struct submission *s = &subs[nsubs++];
+        s->run = collect_intern(c, fl[0]);
+        s->tenant = collect_intern(c, fl[1]);
+        s->round = (uint32_t)strtoul(fl[3], NULL, 10);
+        s->seq = (uint32_t)strtoul(fl[4], NULL, 10);
+        s->start_us = strtoll(fl[6], NULL, 10);
+        s->ok = atoi(fl[8]) / 100 == 2;
+        s->delivered = 0;
+        s->e2e = NAN;
+    }
+    free(line);
+    fclose(f);
+    return 0;
+}
+
+/* lookup - the submission with this stamp, or NULL. */
+static struct submission *lookup(uint32_t run, uint32_t tenant, uint32_t round, uint32_t seq)
+{
+    if (index_size == 0)
+        return NULL;
+    for (size_t k = key_hash(run, tenant, round, seq) & (index_size - 1);; k = (k + 1) & (index_size - 1)) {
+        if (index_[k] == 0)
+            return NULL;
+        struct submission *s = &subs[index_[k] - 1];
+        if (s->run == run && s->tenant == tenant && s->round == round && s->seq == seq)
+            return s;
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int collect_match_submissions(struct collect *c)
+{
+    index_size = 1;
+    while (index_size < nsubs * 2 + 2)
+        index_size <<= 1;
+    index_ = calloc(index_size, sizeof(uint32_t));
+    if (index_ == NULL)
+        return -1;
+    for (size_t i = 0; i < nsubs; i++) {
+        struct submission *s = &subs[i];
+        size_t k = key_hash(s->run, s->tenant, s->round, s->seq) & (index_size - 1);
+        while (index_[k])
+            k = (k + 1) & (index_size - 1);
+        index_[k] = (uint32_t)i + 1;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        struct collect_msg *m = &c->msgs[i];
+        if (!m->in.has_stamp || m->round < 0)
+            continue;
+        struct submission *s = lookup(m->run, m->tenant, (uint32_t)m->round, (uint32_t)m->seq);
+        if (s == NULL)
+            continue;
+        if (s->delivered++ == 0)
+            s->e2e = (double)(m->in.arrival_us - s->start_us) / 1e6;
+    }
+    return 0;
+}
+
+size_t collect_submissions(void)
+{
+    return nsubs;
+}
+
+/* (declared in collect.h) collect_censored - per tenant (group g, or all when g is UINT32_MAX): submitted (250s),
+ * delivered, within `within` seconds, and nearest-rank percentiles over every submitted
+ * message, undelivered ones counting as longer than any delivered (censored). */
+void collect_censored(uint32_t g, double within, struct censored *out)
+{
+    size_t n = 0, k = 0;
+    double *v = NULL;
+
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < nsubs; i++)
+        if (subs[i].ok && (g == UINT32_MAX || subs[i].tenant == g))
+            n++;
+    out->submitted = n;
+    if (n == 0)
+        return;
+    v = malloc(n * sizeof(double));
+    for (size_t i = 0; i < nsubs; i++) {
+        struct submission *s = &subs[i];
+        if (!s->ok || (g != UINT32_MAX && s->tenant != g))
+            continue;
+        if (s->delivered) {
+            out->delivered++;
+            if (s->delivered > 1)
+                out->duplicates += (size_t)s->delivered - 1;
+            if (s->e2e <= within)
+                out->within++;
+        }
+        v[k++] = s->delivered ? s->e2e : INFINITY;
+    }
+    qsort(v, k, sizeof(double), cmp_double);
+    static const double ps[4] = {50, 90, 99, 100};
+    for (int i = 0; i < 4; i++) {
+        size_t rank = (size_t)ceil(ps[i] / 100.0 * (double)k);
+        if (rank < 1)
+            rank = 1;
+        out->pct[i] = v[rank - 1];
+    }
+    free(v);
+}
+
