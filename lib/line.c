@@ -29,3 +29,11 @@ size_t line_strip_eol(const char *line, size_t len)
         len--;
     return len;
 }
+
+void line_copy(char *dst, size_t size, const char *s, size_t n)
+{
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, s, n);
+    dst[n] = 0;
+}

@@ -17,4 +17,7 @@ enum line_result line_scan(const char *buf, size_t len, size_t limit, size_t *n)
 /* line_strip_eol - the length of line without its LF or CRLF. */
 size_t line_strip_eol(const char *line, size_t len);
 
+/* line_copy - copy s[0..n) into dst as a string, cut to fit size (> 0). */
+void line_copy(char *dst, size_t size, const char *s, size_t n);
+
 #endif

@@ -104,14 +104,6 @@ static int reply_local(struct relay *r, int verb, const char *text)
     return 0;
 }
 
-static void copy_span(char *dst, size_t size, const char *s, size_t n)
-{
-    if (n >= size)
-        n = size - 1;
-    memcpy(dst, s, n);
-    dst[n] = 0;
-}
-
 int relay_client_line(struct relay *r, const char *line, size_t len, unsigned flags)
 {
     struct smtp_cmd cmd;
@@ -169,7 +161,7 @@ int relay_client_line(struct relay *r, const char *line, size_t len, unsigned fl
     struct relay_pending *p = push(r, verb);
     switch (verb) {
     case SMTP_VERB_EHLO:
-        copy_span(r->ehlo_line, sizeof(r->ehlo_line), line, len);
+        line_copy(r->ehlo_line, sizeof(r->ehlo_line), line, len);
         r->ehlo_line_len = strlen(r->ehlo_line);
         r->ehlo_len = 0;
         r->ehlo_overflow = 0;
@@ -177,13 +169,13 @@ int relay_client_line(struct relay *r, const char *line, size_t len, unsigned fl
     case SMTP_VERB_MAIL:
         memset(&r->msg, 0, sizeof(r->msg));
         if (st == SMTP_CMD_OK)
-            copy_span(r->msg.mail_from, sizeof(r->msg.mail_from), cmd.path, cmd.path_len);
+            line_copy(r->msg.mail_from, sizeof(r->msg.mail_from), cmd.path, cmd.path_len);
         r->msg.mail_us = now(r);
         r->in_transaction = 1;
         break;
     case SMTP_VERB_RCPT:
         if (r->in_transaction && r->msg.nrcpt < RELAY_RCPTS_KEPT && st == SMTP_CMD_OK) {
-            copy_span(r->msg.rcpt[r->msg.nrcpt], sizeof(r->msg.rcpt[0]), cmd.path, cmd.path_len);
+            line_copy(r->msg.rcpt[r->msg.nrcpt], sizeof(r->msg.rcpt[0]), cmd.path, cmd.path_len);
             p->rcpt_index = (short)r->msg.nrcpt;
         }
         if (r->in_transaction)
@@ -329,12 +321,12 @@ int relay_server_line(struct relay *r, const char *line, size_t len, unsigned fl
         size_t n = line_strip_eol(line, len);
         r->msg.code = rl.code;
         r->msg.final_us = now(r);
-        copy_span(r->msg.reply, sizeof(r->msg.reply), line, n);
+        line_copy(r->msg.reply, sizeof(r->msg.reply), line, n);
         const char *q = strstr(r->msg.reply, "queued as ");
         if (q) {
             q += 10;
             size_t k = strcspn(q, " ,;)");
-            copy_span(r->msg.queue_id, sizeof(r->msg.queue_id), q, k);
+            line_copy(r->msg.queue_id, sizeof(r->msg.queue_id), q, k);
         }
         r->messages++;
         if (r->in_transaction && r->ops->on_message)

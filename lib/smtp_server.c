@@ -77,14 +77,6 @@ static int keep(char *buf, size_t size, size_t *len, const char *s, size_t n)
     return 0;
 }
 
-static void copy_text(char *dst, size_t size, const char *s, size_t n)
-{
-    if (n >= size)
-        n = size - 1;
-    memcpy(dst, s, n);
-    dst[n] = 0;
-}
-
 /* ---- replies ------------------------------------------------------------------------- */
 
 static void reply_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -223,7 +215,7 @@ static void cmd_ehlo(struct smtp_session *s, const struct smtp_cmd *cmd, int esm
     }
     if (s->state >= SESSION_MAIL)
         transaction_reset(s);
-    copy_text(s->helo, sizeof(s->helo), cmd->arg, cmd->arg_len);
+    line_copy(s->helo, sizeof(s->helo), cmd->arg, cmd->arg_len);
     s->esmtp = esmtp;
     s->state = SESSION_HELO;
     if (!esmtp) {
@@ -302,7 +294,7 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd, enum sm
     }
     transaction_reset(s);
     s->mail_us = clock_realtime_us();
-    copy_text(s->mail_from, sizeof(s->mail_from), cmd->path, cmd->path_len);
+    line_copy(s->mail_from, sizeof(s->mail_from), cmd->path, cmd->path_len);
     snprintf(s->queue_id, sizeof(s->queue_id), "%06llX%06llX",
              (unsigned long long)(s->mail_us / 1000000) & 0xffffff,
              (unsigned long long)++srv->queue_seq & 0xffffff);
@@ -375,11 +367,11 @@ static void capture_header(void *arg, const char *name, size_t nlen, const char 
             keep(s->received_buf, sizeof(s->received_buf), &s->received_len, value, vlen) == 0)
             s->nreceived++;
     } else if (header_name_is(name, nlen, "Message-ID")) {
-        copy_text(s->message_id, sizeof(s->message_id), value, vlen);
+        line_copy(s->message_id, sizeof(s->message_id), value, vlen);
     } else if (header_name_is(name, nlen, "Date")) {
-        copy_text(s->date, sizeof(s->date), value, vlen);
+        line_copy(s->date, sizeof(s->date), value, vlen);
     } else if (header_name_is(name, nlen, MUA_STAMP_HEADER)) {
-        copy_text(s->stamp, sizeof(s->stamp), value, vlen);
+        line_copy(s->stamp, sizeof(s->stamp), value, vlen);
     }
 }
 

@@ -126,7 +126,8 @@ else:
     out.append("- Only one variant ran: no comparison.")
 out += ["", "## Figures", ""]
 for fig, title in (("cumulative", "Messages received over time"), ("relay-latency", "Mean relay latency (log)"),
-                   ("latency-cdf", "End-to-end latency CDF"), ("queues", "Queue lengths"),
+                   ("latency-cdf", "End-to-end latency CDF"), ("arrivals", "Arrivals per second per MSA"),
+                   ("fairness", "Fairness between MSAs over time"), ("queues", "Queue lengths"),
                    ("disk-writes", "Aggregation server disk writes"), ("cpu", "Aggregation server CPU")):
     if os.path.exists(os.path.join(run, "figures", fig + ".png")):
         out += ["### " + title, "", "![%s](figures/%s.png)" % (title, fig), ""]

@@ -38,6 +38,9 @@ count_tap() {
     failed=$((failed + f))
     skipped=$((skipped + s))
     printf '%-28s %4d passed %4d failed %4d skipped\n' "$name" "$p" "$f" "$s"
+    if [[ $s -gt 0 ]]; then # say why, once per test program
+        grep -m 1 '# SKIP' "$file" | sed 's/^.*# SKIP */    skipped: /'
+    fi
 }
 
 # run_one NAME CMD... - run a test program whose output is TAP.

@@ -8,14 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.bash"
 
 plan 8
-if [[ $(id -u) -ne 0 ]]; then
-    for i in $(seq 8); do skip "lab test $i: needs root (network namespaces, nft, cgroups)"; done
-    exit 0
-fi
-if [[ "${SANITIZE:-0}" == 1 ]]; then
-    for i in $(seq 8); do skip "lab test $i: slow lab tests run in the plain pass only"; done
-    exit 0
-fi
+lab_tests_or_skip 8 lab
 T=$E2E_TMP
 chmod 755 "$T"
 P="lt$$"

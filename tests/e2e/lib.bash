@@ -100,3 +100,17 @@ approx() {
     python3 -c "import sys; g,w,t=map(float,sys.argv[1:]); sys.exit(0 if abs(g-w)<=t else 1)" "$1" "$2" "$3" ||
         { echo "got $1, want $2 +- $3" >&2; return 1; }
 }
+
+# lab_tests_or_skip N WHAT - when not root, or in the sanitizer pass, report the N
+# planned tests as skipped (saying why) and exit.
+lab_tests_or_skip() {
+    local n=$1 what=$2 why=""
+    if [[ $(id -u) -ne 0 ]]; then
+        why="needs root (network namespaces, nft, Postfix)"
+    elif [[ "${SANITIZE:-0}" == 1 ]]; then
+        why="slow lab tests run in the plain pass only"
+    fi
+    [[ -z "$why" ]] && return 0
+    for i in $(seq "$n"); do skip "$what test $i: $why"; done
+    exit 0
+}

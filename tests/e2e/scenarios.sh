@@ -8,14 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.bash"
 
 plan 8
-if [[ $(id -u) -ne 0 ]]; then
-    for i in $(seq 8); do skip "scenario test $i: needs root (network namespaces, Postfix)"; done
-    exit 0
-fi
-if [[ "${SANITIZE:-0}" == 1 ]]; then
-    for i in $(seq 8); do skip "scenario test $i: slow lab tests run in the plain pass only"; done
-    exit 0
-fi
+lab_tests_or_skip 8 scenario
 T=$E2E_TMP
 chmod 755 "$T"
 export RESULTS="$T/runs" LAB_PREFIX="sc$$" BIN
