@@ -127,7 +127,9 @@ scenario-congestion scenario-congestion-bulk scenario-resource scenario-concurre
 scenario-all: scenario-congestion scenario-congestion-bulk scenario-resource scenario-concurrent
 
 plot:
-	results/plot $(or $(RUN),$$(ls -d results/runs/*/* 2>/dev/null | sort -t/ -k4 | tail -n 1))
+	@run='$(RUN)'; [ -n "$$run" ] || run=$$(ls -d results/runs/*/* 2>/dev/null | sort -t/ -k4 | tail -n 1); \
+	[ -n "$$run" ] || { echo "plot: no run under results/runs/ yet: make scenario-congestion first, or give RUN=DIR" >&2; exit 2; }; \
+	results/plot "$$run"
 
 lint:
 	shellcheck tools/*.sh tests/*.sh $(wildcard tests/e2e/*.sh lab/*.sh lab/lab scenarios/*.sh bench/*.sh .ci/run)

@@ -8,6 +8,23 @@ import math
 import os
 import sys
 
+# every figure results/plot draws, in the order the report shows them
+FIGURES = (("cumulative", "Messages received at each MX over time"),
+           ("relay-latency", "Mean relay latency per second (log)"),
+           ("relay-latency-cdf", "Relay latency CDF per MSA"),
+           ("latency-cdf", "End-to-end latency CDF over every submitted message"),
+           ("arrivals", "Arrivals per second per MSA"),
+           ("mx1-arrivals", "Receive times at mx1 per MSA"),
+           ("fairness", "Fairness between MSAs over time"),
+           ("completion", "Completion time per MSA"),
+           ("queues", "Queue lengths"),
+           ("disk-rate", "Aggregation server disk writes per second"),
+           ("disk-writes", "Aggregation server cumulative disk writes"),
+           ("cpu", "Aggregation server CPU use"))
+
+if len(sys.argv) == 2 and sys.argv[1] == "--figures":
+    print(" ".join(f for f, _ in FIGURES))
+    sys.exit(0)
 run = sys.argv[1]
 meta = json.load(open(os.path.join(run, "meta.json")))
 params = meta["params"]
@@ -48,6 +65,22 @@ def fmt(x, unit=""):
     return ("%.3f" % x if isinstance(x, float) else str(x)) + unit
 
 
+def nearest_rank(sorted_xs, p):
+    """the p-th percentile by nearest rank (as lib/stats.c): always an observed value"""
+    if not sorted_xs:
+        return float("nan")
+    return sorted_xs[max(1, math.ceil(p / 100.0 * len(sorted_xs))) - 1]
+
+
+def relay_latency(v, column):
+    """relay latencies of delivered mail grouped by column ("tenant" or "mx")"""
+    groups = {}
+    for r in csv.DictReader(open(os.path.join(run, v, "collect", "messages.csv"))):
+        if r["tenant"] != "-" and r["relay_latency_s"]:
+            groups.setdefault(r[column], []).append(float(r["relay_latency_s"]))
+    return {k: sorted(x) for k, x in groups.items()}
+
+
 def jain(xs):
     s, q = sum(xs), sum(x * x for x in xs)
     return s * s / (len(xs) * q) if q else float("nan")
@@ -78,6 +111,18 @@ for t in tenants:
         out.append("| %s | %s | %d | %d | %d | %s | %s | %s | %s |" % (
             t, label[v], r["submitted"], r["delivered"], r["delivered_within"],
             fmt(r["e2e_p50"]), fmt(r["e2e_p90"]), fmt(r["e2e_p99"]), fmt(r["e2e_max"])))
+out += ["", "## Relay latency of delivered mail, per MSA and per MX (s)", "",
+        "| group | variant | delivered | mean | p50 | p90 | p99 | max |", "|---|---|---|---|---|---|---|---|"]
+for column in ("tenant", "mx"):
+    lat = {v: relay_latency(v, column) for v in variants}
+    for k in sorted({k for v in variants for k in lat[v]}):
+        for v in variants:
+            xs = lat[v].get(k)
+            if not xs:
+                continue
+            out.append("| %s | %s | %d | %s | %s | %s | %s | %s |" % (
+                k, label[v], len(xs), fmt(sum(xs) / len(xs)), fmt(nearest_rank(xs, 50)), fmt(nearest_rank(xs, 90)),
+                fmt(nearest_rank(xs, 99)), fmt(xs[-1])))
 out += ["", "## Per variant", "", "| | " + " | ".join(label[v] for v in variants) + " |",
         "|---|" + "---|" * len(variants)]
 acc = {v: summ[v]["accounting"] for v in variants}
@@ -125,10 +170,7 @@ if set(variants) == {"postfix", "proxy"}:
 else:
     out.append("- Only one variant ran: no comparison.")
 out += ["", "## Figures", ""]
-for fig, title in (("cumulative", "Messages received over time"), ("relay-latency", "Mean relay latency (log)"),
-                   ("latency-cdf", "End-to-end latency CDF"), ("arrivals", "Arrivals per second per MSA"),
-                   ("fairness", "Fairness between MSAs over time"), ("queues", "Queue lengths"),
-                   ("disk-writes", "Aggregation server disk writes"), ("cpu", "Aggregation server CPU")):
+for fig, title in FIGURES:
     if os.path.exists(os.path.join(run, "figures", fig + ".png")):
         out += ["### " + title, "", "![%s](figures/%s.png)" % (title, fig), ""]
 open(os.path.join(run, "report.md"), "w").write("\n".join(out) + "\n")
