@@ -126,6 +126,10 @@ scenario-congestion scenario-congestion-bulk scenario-resource scenario-concurre
 
 scenario-all: scenario-congestion scenario-congestion-bulk scenario-resource scenario-concurrent
 
+# the proxy and the tools against their peers on loopback; QUICK=1: a short check run
+bench: all
+	bench/bench $(if $(filter 1,$(QUICK)),--quick)
+
 plot:
 	@run='$(RUN)'; [ -n "$$run" ] || run=$$(ls -d results/runs/*/* 2>/dev/null | sort -t/ -k4 | tail -n 1); \
 	[ -n "$$run" ] || { echo "plot: no run under results/runs/ yet: make scenario-congestion first, or give RUN=DIR" >&2; exit 2; }; \
@@ -135,7 +139,7 @@ plot:
 lint:
 	@out=$$(bash tests/e2e/shellcheck.sh); echo "$$out" | grep -v '^ok '; ! echo "$$out" | grep -q '^not ok' 
 
-.PHONY: all test fuzz fuzz-run lint plot scenario-all scenario-congestion scenario-congestion-bulk \
+.PHONY: all test fuzz fuzz-run lint bench plot scenario-all scenario-congestion scenario-congestion-bulk \
         scenario-resource scenario-concurrent
 .SECONDARY:
 

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# lib.bash - shared helpers for end-to-end tests: TAP output, free loopback ports,
-# daemons started and always stopped by pid, temporary directories removed on exit.
+# lib.bash - shared helpers for end-to-end tests: TAP output, checks, certificates, and
+# (from tools/daemons.bash) daemons always stopped by pid; temporary files removed on exit.
 # Sourced by tests/e2e/*.sh; expects BIN (programs) to be set by tests/run.sh.
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -9,21 +9,15 @@ BIN=${BIN:-bin}
 [[ "$BIN" = /* ]] || BIN="$TOP/$BIN"
 SMTPSCRIPT="$E2E_DIR/smtpscript.py"
 TAP_N=0
-E2E_PIDS=()
+# shellcheck source=tools/daemons.bash
+. "$TOP/tools/daemons.bash"
 E2E_CLEANUP=()
 E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/e2e.XXXXXX")
 
 # e2e_teardown - stop every daemon we started (by pid), run cleanups, remove files.
 e2e_teardown() {
-    local pid c
-    for pid in "${E2E_PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${E2E_PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
+    local c
+    stop_all_daemons
     for c in "${E2E_CLEANUP[@]}"; do
         eval "$c" || true
     done
@@ -47,41 +41,6 @@ check() {
     local name=$1 out
     shift
     if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$out"; fi
-}
-
-# free_port - a TCP port on 127.0.0.1 that nothing listens on right now.
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-# wait_port HOST PORT [SECONDS] - until something accepts connections there.
-wait_port() {
-    local host=$1 port=$2 tries=$((${3:-5} * 20))
-    for _ in $(seq "$tries"); do
-        if python3 -c "import socket,sys; socket.create_connection(('$host',$port),0.2).close()" 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    echo "nothing listens on $host:$port" >&2
-    return 1
-}
-
-# start_daemon LOG CMD... - start CMD in the background, remember its pid in DAEMON_PID.
-start_daemon() {
-    local log=$1
-    shift
-    "$@" >"$log" 2>&1 &
-    DAEMON_PID=$!
-    E2E_PIDS+=("$DAEMON_PID")
-}
-
-# stop_daemon PID - TERM, wait up to 10 s; returns the exit status.
-stop_daemon() {
-    local pid=$1 rc=0
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" || rc=$?
-    return $rc
 }
 
 # smtp PORT - run an smtpscript (from stdin) against 127.0.0.1:PORT.
