@@ -4,6 +4,9 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
+# The Debian tools deps.sh installs come first: a python3 from pyenv, say, starts in
+# 0.4 s instead of 0.05 s, which would show in every timed test and lab wait.
+export PATH := /usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin:$(PATH)
 
 SANITIZE ?= 0
 ifeq ($(SANITIZE),1)

@@ -2,6 +2,7 @@
  * second when out of descriptors (rather than spinning on EMFILE), and can be stopped. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,6 +52,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             }
             return;
         }
+        int one = 1; /* replies leave at once, never behind Nagle's algorithm */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         ls->fn(ls->ctx, fd, &peer, index);
     }
 }
