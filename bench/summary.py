@@ -130,7 +130,7 @@ md += ["%d cores (%s), %d MiB, kernel %s, Debian %s; gcc %s, libev %s, %s, HAPro
        "fd limit %d; git %s; %d repetitions, peers alternated." % (
            machine["cores"], machine["cpu"], machine["memory_kib"] // 1024, machine["kernel"], machine["debian"],
            machine["gcc"], machine["libev"], machine["openssl"], machine["haproxy"], machine["postfix"],
-           machine["fd_limit"], machine["git"][:12], machine["reps"]), "",
+           machine["fd_limit"], machine["git"], machine["reps"]), "",
        "## Measurements (median, min-max)", "", "| what | unit | median | min | max | n |", "|---|---|---|---|---|---|"]
 for r in rows:
     if r[0] == "metric":

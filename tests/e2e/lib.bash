@@ -43,6 +43,18 @@ check() {
     if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$out"; fi
 }
 
+# term_during PID CLIENT - half a second into CLIENT's session (a background job), send
+# SIGTERM to the daemon PID; wait for both and leave the daemon's exit status in TERM_RC.
+# shellcheck disable=SC2034 # TERM_RC is read by the caller
+term_during() {
+    local pid=$1 client=$2
+    sleep 0.5
+    kill -TERM "$pid"
+    wait "$client" || true
+    TERM_RC=0
+    wait "$pid" || TERM_RC=$?
+}
+
 # smtp PORT - run an smtpscript (from stdin) against 127.0.0.1:PORT.
 smtp() {
     python3 "$SMTPSCRIPT" "127.0.0.1:$1" "${@:2}"

@@ -173,14 +173,9 @@ s.sendall(b".\r\n")
 print(reply().decode().strip())
 print(f.readline().decode().strip())
 P
-CLIENT=$!
-sleep 0.5
-kill -TERM "$MX"
-wait "$CLIENT" || true
-rc=0
-wait "$MX" || rc=$?
+term_during "$MX" $!
 check "SIGTERM: the open message is accepted, then 421, and mx exits 0" bash -c \
-    "grep -q '^250 ' '$T/term.out' && grep -q '^421 4.3.2' '$T/term.out' && [ $rc -eq 0 ]"
+    "grep -q '^250 ' '$T/term.out' && grep -q '^421 4.3.2' '$T/term.out' && [ $TERM_RC -eq 0 ]"
 check "the record of the message accepted during shutdown was flushed" \
     grep -q 'sigterm.1@test' "$T/rec.jsonl"
 

@@ -168,14 +168,9 @@ f = s.makefile("rb")
 print(f.readline().decode().strip())
 print(f.readline().decode().strip())
 P
-CL=$!
-sleep 0.5
-kill -TERM "$P6PID"
-wait "$CL" || true
-rc=0
-wait "$P6PID" || rc=$?
+term_during "$P6PID" $!
 check "SIGTERM: idle sessions get 421 4.3.2 and the proxy exits 0" bash -c \
-    "grep -q '^421 4.3.2' '$T/term.out' && [ $rc -eq 0 ]"
+    "grep -q '^421 4.3.2' '$T/term.out' && [ $TERM_RC -eq 0 ]"
 stop_daemon "$MX2PID" || true
 
 P7=$(free_port)
