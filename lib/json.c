@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "numfmt.h"
 
 #define JSON_INITIAL_CAP 512
 
@@ -61,7 +62,15 @@ size_t json_escape(const char *in, size_t len, char *out, size_t size)
         unsigned char c = s[i];
         size_t n;
 
-        if (c == '"' || c == '\\') {
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') { /* a run of plain ASCII */
+            size_t j = i + 1;
+            while (j < len && s[j] >= 0x20 && s[j] < 0x7f && s[j] != '"' && s[j] != '\\')
+                j++;
+            if (o < size)
+                memcpy(out + o, s + i, j - i < size - o ? j - i : size - o);
+            o += j - i;
+            i = j;
+        } else if (c == '"' || c == '\\') {
             JSON_PUT('\\');
             JSON_PUT(c);
             i++;
@@ -132,13 +141,11 @@ static void put(struct json_writer *w, const char *s, size_t n)
 
 static void put_string(struct json_writer *w, const char *s, size_t len)
 {
-    size_t need = json_escape(s, len, NULL, 0);
-
-    if (reserve(w, need + 2) != 0)
+    /* one pass: an input byte becomes at most 6 output bytes ("\\u001f", "\\ufffd") */
+    if (reserve(w, len * 6 + 2) != 0)
         return;
     w->buf[w->len++] = '"';
-    json_escape(s, len, w->buf + w->len, need);
-    w->len += need;
+    w->len += json_escape(s, len, w->buf + w->len, len * 6);
     w->buf[w->len++] = '"';
 }
 
@@ -220,26 +227,26 @@ void json_cstr(struct json_writer *w, const char *key, const char *s)
 
 void json_int(struct json_writer *w, const char *key, int64_t v)
 {
-    char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
+    char tmp[NUMFMT_MAX];
+    size_t n = numfmt_int(tmp, v);
 
     member(w, key);
-    put(w, tmp, (size_t)n);
+    put(w, tmp, n);
 }
 
 void json_uint(struct json_writer *w, const char *key, uint64_t v)
 {
-    char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
+    char tmp[NUMFMT_MAX];
+    size_t n = numfmt_uint(tmp, v);
 
     member(w, key);
-    put(w, tmp, (size_t)n);
+    put(w, tmp, n);
 }
 
 void json_double(struct json_writer *w, const char *key, double v, int decimals)
 {
-    char tmp[64];
-    int n;
+    char tmp[NUMFMT_MAX];
+    size_t n;
 
     if (!isfinite(v)) { /* JSON has no NaN or infinity */
         json_null(w, key);
@@ -247,10 +254,10 @@ void json_double(struct json_writer *w, const char *key, double v, int decimals)
     }
     if (decimals < 0 || decimals > 9)
         decimals = 6;
-    n = snprintf(tmp, sizeof(tmp), "%.*f", decimals, v);
+    n = numfmt_fixed(tmp, v, decimals);
     member(w, key);
-    if (n > 0 && (size_t)n < sizeof(tmp))
-        put(w, tmp, (size_t)n);
+    if (n > 0)
+        put(w, tmp, n);
     else
         put(w, "null", 4);
 }

@@ -9,6 +9,7 @@
 
 #include "collect.h"
 #include "json.h"
+#include "numfmt.h"
 #include "stats.h"
 
 enum group_by { GROUP_MX, GROUP_TENANT, GROUP_CLIENT };
@@ -104,27 +105,10 @@ static void close_out(FILE *f, const char *dir, const char *name)
  * dozen numbers per message and printf's float formatting dominated the run time. */
 static void put_num(FILE *f, double v)
 {
-    char buf[40], *p = buf + sizeof(buf);
-    int neg = v < 0;
+    char buf[NUMFMT_MAX];
 
     fputc(',', f);
-    if (isnan(v))
-        return;
-    if (!(fabs(v) < 9e12)) {
-        fprintf(f, "%.6f", v);
-        return;
-    }
-    long long us = llround(fabs(v) * 1e6);
-    for (int i = 0; i < 6; i++, us /= 10)
-        *--p = (char)('0' + us % 10);
-    *--p = '.';
-    do {
-        *--p = (char)('0' + us % 10);
-        us /= 10;
-    } while (us > 0);
-    if (neg)
-        *--p = '-';
-    fwrite(p, 1, (size_t)(buf + sizeof(buf) - p), f);
+    fwrite(buf, 1, numfmt_fixed(buf, v, 6), f);
 }
 
 /* csv_field - a CSV field, quoted when it needs to be. */

@@ -43,6 +43,20 @@ static void test_escape(void **state)
     assert_span_equal(out, n, tc->want);
 }
 
+/* a short output buffer gets the prefix that fits; the full length is still returned */
+static void test_escape_truncated(void **state)
+{
+    char out[8];
+
+    (void)state;
+    memset(out, '#', sizeof(out));
+    assert_int_equal(json_escape("hello world", 11, out, 5), 11);
+    assert_memory_equal(out, "hello###", 8);
+    memset(out, '#', sizeof(out));
+    assert_int_equal(json_escape("ab\"cd", 5, out, 3), 6);
+    assert_memory_equal(out, "ab\\###", 6);
+}
+
 static void test_writer_object(void **state)
 {
     struct json_writer w;
@@ -135,6 +149,7 @@ int main(void)
     size_t n = 0;
 
     TABLE_ADD(tests, &n, escape_cases, test_escape);
+    TEST_ADD(tests, &n, test_escape_truncated);
     TEST_ADD(tests, &n, test_writer_object);
     TEST_ADD(tests, &n, test_writer_reuse);
     TEST_ADD(tests, &n, test_writer_nan);
