@@ -140,7 +140,7 @@ plot:
 
 # the same check as the test suite's: every shell script of the project, shellcheck -x
 lint:
-	@out=$$(bash tests/e2e/shellcheck.sh); echo "$$out" | grep -v '^ok '; ! echo "$$out" | grep -q '^not ok' 
+	@out=$$(bash tests/e2e/shellcheck.sh); echo "$$out" | grep -v '^ok '; ! echo "$$out" | grep -q '^not ok'
 
 .PHONY: all test fuzz fuzz-run lint bench plot scenario-all scenario-congestion scenario-congestion-bulk \
         scenario-resource scenario-concurrent

@@ -62,18 +62,13 @@ size_t numfmt_fixed(char *buf, double v, int decimals)
         int n = snprintf(buf, NUMFMT_MAX, "%.*f", decimals, v);
         return n > 0 && n < NUMFMT_MAX ? (size_t)n : 0;
     }
-    uint64_t u = (uint64_t)llround(a);
-    uint64_t ip = u, fp = 0;
-    if (decimals > 0) {
-        ip = u / (uint64_t)scale[decimals];
-        fp = u % (uint64_t)scale[decimals];
-    }
+    uint64_t u = (uint64_t)llround(a), unit = (uint64_t)scale[decimals];
     char *p = end;
     if (decimals > 0) {
-        p = digits(end, fp, decimals);
+        p = digits(end, u % unit, decimals);
         *--p = '.';
     }
-    p = digits(p, ip, 1);
+    p = digits(p, u / unit, 1);
     if (signbit(v))
         *--p = '-';
     return finish(buf, p, end);

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # daemons.bash - background processes started and always stopped by pid, free loopback
-# ports and waiting for a listener. Sourced by tests/e2e/lib.bash and bench/bench.
+# ports, waiting for a listener, and a certificate for a daemon's STARTTLS. Sourced by
+# tests/e2e/lib.bash and bench/bench.
 
 DAEMON_PIDS=()
 
@@ -51,4 +52,10 @@ stop_all_daemons() {
         wait "$pid" 2>/dev/null || true
     done
     DAEMON_PIDS=()
+}
+
+# make_cert DIR NAME - a self-signed certificate and key for NAME in DIR.
+make_cert() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj "/CN=$2" -keyout "$1/key.pem" -out "$1/cert.pem" >/dev/null 2>&1
 }

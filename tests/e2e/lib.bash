@@ -60,12 +60,6 @@ smtp() {
     python3 "$SMTPSCRIPT" "127.0.0.1:$1" "${@:2}"
 }
 
-# make_cert DIR NAME - a self-signed certificate and key for NAME in DIR.
-make_cert() {
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-        -subj "/CN=$2" -keyout "$1/key.pem" -out "$1/cert.pem" >/dev/null 2>&1
-}
-
 # approx GOT WANT TOL - |GOT - WANT| <= TOL
 approx() {
     python3 -c "import sys; g,w,t=map(float,sys.argv[1:]); sys.exit(0 if abs(g-w)<=t else 1)" "$1" "$2" "$3" ||
