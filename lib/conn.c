@@ -1,7 +1,9 @@
 /* conn - buffered, line-oriented connection I/O on libev, with optional TLS.
  * Writes are queued and flushed once per loop iteration (ev_prepare), so a burst of
  * pipelined replies costs one system call; closes are reported from the same place,
- * so no callback ever runs on a connection its owner has freed. */
+ * so no callback ever runs on a connection its owner has freed. The timer is a
+ * deadline for the next unit of work (a whole line in, the whole queue out, a connect,
+ * a handshake), as Postfix's per-record deadlines: a byte a second never re-arms it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -33,6 +35,7 @@ enum conn_state_flag {
     F_IN_LONG = 1 << 13,     /* in the middle of an over-long line */
     F_WRITE_WANTS_READ = 1 << 14,
     F_INPUT_RESET = 1 << 15, /* conn_starttls dropped the buffer under deliver_lines */
+    F_DELIVER = 1 << 16,     /* resumed: deliver buffered lines before the loop waits */
 };
 
 static struct {
@@ -43,6 +46,8 @@ static struct {
 
 static void flush(struct conn *c);
 static void close_now(struct conn *c);
+static void input_ready(struct conn *c);
+static void read_some(struct conn *c);
 
 static void progress(struct conn *c)
 {
@@ -76,7 +81,9 @@ static void pending_remove(struct conn *c)
     c->flags &= ~F_PENDING;
 }
 
-/* prepare_cb - before the loop waits: flush queued output, report closed connections. */
+/* prepare_cb - before the loop waits: deliver input that waited for conn_resume, flush
+ * queued output, report closed connections; until none of that is left to do, so the
+ * loop never sleeps on work it could do now. */
 static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     (void)loop;
@@ -88,9 +95,18 @@ static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         if (c->flags & F_CLOSED) {
             if (c->ops->on_closed)
                 c->ops->on_closed(c); /* may free c */
-        } else {
-            flush(c);
+            continue;
         }
+        if (c->flags & F_DELIVER) {
+            c->flags &= ~F_DELIVER;
+            if ((c->flags & F_TLS) && SSL_pending(c->ssl) > 0)
+                read_some(c);
+            if (!(c->flags & F_CLOSED))
+                input_ready(c);
+            if (c->flags & F_CLOSED)
+                continue; /* it is back on the list for on_closed */
+        }
+        flush(c);
     }
 }
 
@@ -222,7 +238,8 @@ static void flush(struct conn *c)
         if (r > 0) {
             c->out_off += (size_t)r;
             c->bytes_out += (uint64_t)r;
-            progress(c);
+            if (c->out_off == c->out_len)
+                progress(c); /* the whole queue is out: the peer reads */
         } else if (r == -1) {
             if (!(c->flags & F_WRITE_WANTS_READ))
                 ev_io_start(c->loop, &c->wio);
@@ -271,10 +288,12 @@ static void deliver_lines(struct conn *c)
             if (!(c->flags & F_EOF))
                 break;
             n = c->in_len - c->in_off; /* the unterminated rest before EOF */
-            lf |= CONN_LINE_PARTIAL;
+            lf |= CONN_LINE_PARTIAL | CONN_LINE_EOF;
         } else if (res == LINE_OVERFLOW) {
             lf |= CONN_LINE_PARTIAL;
         }
+        if (!(lf & CONN_LINE_PARTIAL) || res == LINE_OVERFLOW)
+            progress(c); /* a whole line, or a whole buffer of an over-long one */
         int verdict = c->ops->on_line ? c->ops->on_line(c, c->in + c->in_off, n, lf)
                                       : CONN_CONSUMED;
         if (c->flags & F_CLOSED)
@@ -303,6 +322,23 @@ static void deliver_lines(struct conn *c)
     }
 }
 
+/* read_some - one read into the input buffer when there is room and we are reading. */
+static void read_some(struct conn *c)
+{
+    if ((c->flags & (F_EOF | F_PAUSED)) || c->in_len >= CONN_IN_SIZE)
+        return;
+    ssize_t r = raw_read(c, c->in + c->in_len, CONN_IN_SIZE - c->in_len);
+    if (r > 0) {
+        c->in_len += (size_t)r;
+        c->bytes_in += (uint64_t)r;
+    } else if (r == 0) {
+        c->flags |= F_EOF;
+        ev_io_stop(c->loop, &c->rio);
+    } else if (r == -2) {
+        fail(c, CONN_CLOSE_READ_ERROR, errno);
+    }
+}
+
 static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct conn *c = w->data;
@@ -325,20 +361,16 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
         if (c->flags & F_CLOSED)
             return;
     }
-    if (!(c->flags & F_EOF) && c->in_len < CONN_IN_SIZE && !(c->flags & F_PAUSED)) {
-        ssize_t r = raw_read(c, c->in + c->in_len, CONN_IN_SIZE - c->in_len);
-        if (r > 0) {
-            c->in_len += (size_t)r;
-            c->bytes_in += (uint64_t)r;
-            progress(c);
-        } else if (r == 0) {
-            c->flags |= F_EOF;
-            ev_io_stop(c->loop, &c->rio);
-        } else if (r == -2) {
-            fail(c, CONN_CLOSE_READ_ERROR, errno);
-            return;
-        }
-    }
+    read_some(c);
+    if (!(c->flags & F_CLOSED))
+        input_ready(c);
+}
+
+/* input_ready - hand over buffered lines, then EOF once everything before it was taken. */
+static void input_ready(struct conn *c)
+{
+    if (c->flags & (F_HANDSHAKE | F_TLS_PENDING | F_CONNECTING))
+        return;
     deliver_lines(c);
     if (c->flags & (F_CLOSED | F_PAUSED))
         return;
@@ -349,8 +381,10 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
         return;
     }
     if ((c->flags & F_TLS) && !(c->flags & F_EOF) && SSL_pending(c->ssl) > 0 &&
-        c->in_len < CONN_IN_SIZE)
-        ev_feed_event(c->loop, &c->rio, EV_READ); /* decrypted bytes wait inside OpenSSL */
+        c->in_len < CONN_IN_SIZE) {
+        c->flags |= F_DELIVER; /* decrypted bytes wait inside OpenSSL: no poll will say so */
+        pending_add(c);
+    }
 }
 
 static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -398,6 +432,10 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     if (c->flags & F_CLOSED)
         return;
+    if (c->flags & F_CLOSING) {
+        close_now(c); /* the peer did not take our last words in time */
+        return;
+    }
     if (c->ops->on_timeout)
         c->ops->on_timeout(c);
     else
@@ -464,6 +502,15 @@ int conn_connect(struct conn *c, struct ev_loop *loop, const struct sockaddr *ds
     c->flags |= F_CONNECTING;
     ev_io_start(loop, &c->wio); /* writable = connected or failed */
     return 0;
+}
+
+void conn_keep_timeout(struct conn *c, double seconds)
+{
+    if (c->flags & F_CLOSED)
+        return;
+    if (seconds == c->timeout && (seconds <= 0 || ev_is_active(&c->timer)))
+        return;
+    conn_set_timeout(c, seconds);
 }
 
 void conn_set_line_limit(struct conn *c, size_t limit)
@@ -544,7 +591,8 @@ void conn_resume(struct conn *c)
     c->flags &= ~F_PAUSED;
     if (!(c->flags & (F_EOF | F_HANDSHAKE | F_CONNECTING)))
         ev_io_start(c->loop, &c->rio);
-    ev_feed_event(c->loop, &c->rio, EV_READ); /* deliver what is already buffered */
+    c->flags |= F_DELIVER; /* what is already buffered goes out before the loop waits */
+    pending_add(c);
 }
 
 int conn_starttls(struct conn *c, SSL_CTX *ctx, int server, const char *sni)
@@ -588,6 +636,10 @@ void conn_close(struct conn *c)
 {
     if (c->flags & (F_CLOSED | F_CLOSING))
         return;
+    if (c->flags & (F_CONNECTING | F_HANDSHAKE)) {
+        close_now(c); /* nothing queued can go out before the handshake ends */
+        return;
+    }
     c->flags |= F_CLOSING;
     ev_io_stop(c->loop, &c->rio);
     pending_add(c);

@@ -20,6 +20,7 @@
 enum conn_line_flag {
     CONN_LINE_PARTIAL = 1 << 0, /* no line ending: more of this line follows, or EOF came */
     CONN_LINE_CONT = 1 << 1,    /* continues an earlier partial chunk */
+    CONN_LINE_EOF = 1 << 2,     /* (with PARTIAL) the unterminated rest before EOF */
 };
 
 /* What on_line tells the connection. */
@@ -88,8 +89,13 @@ int conn_connect(struct conn *c, struct ev_loop *loop, const struct sockaddr *ds
 /* conn_set_line_limit - longest line delivered whole (at most CONN_IN_SIZE). */
 void conn_set_line_limit(struct conn *c, size_t limit);
 
-/* conn_set_timeout - idle timeout in seconds (0: none), restarted on every progress. */
+/* conn_set_timeout - (re)start the deadline: seconds (0: none) for the next whole line
+ * in, the whole queue out, the connect or the TLS handshake; each of those re-arms it. */
 void conn_set_timeout(struct conn *c, double seconds);
+
+/* conn_keep_timeout - as conn_set_timeout, but a running deadline of the same length
+ * is left as it is (owners call it after every event to say who owes a reply). */
+void conn_keep_timeout(struct conn *c, double seconds);
 
 /* conn_out_room - bytes the output queue can take now. */
 size_t conn_out_room(const struct conn *c);

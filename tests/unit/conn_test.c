@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -250,7 +252,7 @@ static void test_eof_delivers_rest(void **state)
     assert_true(spin(&r->eof, 1, 1.0));
     assert_int_equal(r->nlines, 2);
     assert_string_equal(r->text[1], "QUI");
-    assert_int_equal(r->flags[1], CONN_LINE_PARTIAL);
+    assert_int_equal(r->flags[1], CONN_LINE_PARTIAL | CONN_LINE_EOF);
 }
 
 static void test_close_flushes(void **state)
@@ -387,6 +389,117 @@ static void test_tls_handshake_failure(void **state)
     SSL_CTX_free(sctx);
 }
 
+/* a byte at a time is no progress: the deadline is for the whole line (slowloris) */
+static void test_deadline_per_line(void **state)
+{
+    (void)state;
+    conn_set_timeout(c, 0.3);
+    double t0 = ev_time();
+    for (int i = 0; i < 10 && r->timeout == 0; i++) {
+        put("N");
+        spin(&r->timeout, 1, 0.1);
+    }
+    assert_int_equal(r->timeout, 1);
+    assert_true(ev_time() - t0 < 0.6);
+    assert_int_equal(r->nlines, 0);
+}
+
+/* conn_keep_timeout leaves a running deadline alone; a new length restarts it */
+static void test_keep_timeout(void **state)
+{
+    (void)state;
+    conn_set_timeout(c, 0.3);
+    double t0 = ev_time();
+    for (int i = 0; i < 8 && r->timeout == 0; i++) {
+        conn_keep_timeout(c, 0.3);
+        spin(&r->timeout, 1, 0.05);
+    }
+    assert_true(spin(&r->timeout, 1, 1.0));
+    assert_true(ev_time() - t0 < 0.5);
+}
+
+/* a closing conn whose peer never reads is closed at the deadline, not held */
+static void test_close_deadline(void **state)
+{
+    static char chunk[4096];
+    int sndbuf = 4096;
+
+    (void)state;
+    memset(chunk, 'q', sizeof(chunk));
+    setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+    for (int i = 0; i < 100; i++) {
+        while (conn_write(c, chunk, sizeof(chunk)) == 0)
+            ;
+        spin(NULL, 0, 0.005);
+    }
+    conn_set_timeout(c, 0.2);
+    conn_close(c);
+    assert_true(spin(&r->closed, 1, 2.0));
+    assert_int_equal(r->timeout, 0); /* closed by the layer, not by the owner's callback */
+}
+
+/* lines resumed from inside a flush are delivered, and their replies written, before the
+ * loop sleeps: 2,000 pipelined lines answered while the queue fills and drains */
+static int echo_line(struct conn *cc, const char *line, size_t len, unsigned flags)
+{
+    struct rec *rr = cc->data;
+    (void)line;
+    (void)len;
+    (void)flags;
+    if (conn_out_room(cc) < 1024) {
+        conn_want_drain(cc);
+        return CONN_WAIT;
+    }
+    rr->nlines++;
+    conn_write(cc, "250 2.0.0 Ok, and a longer text\r\n", 33);
+    return CONN_CONSUMED;
+}
+static void resume_on_drain(struct conn *cc) { conn_resume(cc); }
+
+static char resume_got[2000 * 33];
+static size_t resume_have;
+
+/* the peer reads in a thread of its own, so nothing but the conn layer wakes the loop */
+static void *resume_reader(void *arg)
+{
+    (void)arg;
+    int fl = fcntl(fds[1], F_GETFL);
+    struct timeval tv = {2, 0}; /* bounded: a stalled loop must fail the test, not hang it */
+    fcntl(fds[1], F_SETFL, fl & ~O_NONBLOCK);
+    setsockopt(fds[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    while (resume_have < sizeof(resume_got)) {
+        ssize_t n = read(fds[1], resume_got + resume_have, sizeof(resume_got) - resume_have);
+        if (n <= 0)
+            break;
+        resume_have += (size_t)n;
+    }
+    fcntl(fds[1], F_SETFL, fl);
+    return NULL;
+}
+
+static void test_resume_in_flush(void **state)
+{
+    static const struct conn_ops echo_ops = {echo_line, NULL, resume_on_drain, NULL, NULL, NULL, on_closed};
+    static char in[2000 * 6];
+    pthread_t th;
+
+    (void)state;
+    c->ops = &echo_ops;
+    resume_have = 0;
+    for (size_t i = 0; i < sizeof(in); i += 6)
+        memcpy(in + i, "NOOP\r\n", 6);
+    assert_int_equal(write(fds[1], in, sizeof(in)), (ssize_t)sizeof(in));
+    assert_int_equal(pthread_create(&th, NULL, resume_reader, NULL), 0);
+    double t0 = ev_time();
+    spin(&r->nlines, 2000, 5.0); /* the loop sleeps only when nothing is left to do */
+    double took = ev_time() - t0;
+    spin(NULL, 0, 0.1); /* the last replies go out */
+    pthread_join(th, NULL);
+    assert_int_equal(r->nlines, 2000);
+    assert_true(took < 1.0);
+    assert_int_equal(resume_have, sizeof(resume_got));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -397,7 +510,8 @@ int main(void)
         T(test_backpressure_drain), T(test_idle_timeout), T(test_timeout_restarted_by_input),
         T(test_eof_delivers_rest), T(test_close_flushes), T(test_half_close),
         T(test_connect), T(test_connect_refused), T(test_starttls),
-        T(test_tls_handshake_failure),
+        T(test_tls_handshake_failure), T(test_deadline_per_line), T(test_keep_timeout),
+        T(test_close_deadline), T(test_resume_in_flush),
     };
 
     loop = ev_default_loop(0);
