@@ -111,6 +111,12 @@ int sink_option(struct sink_options *o, int opt, const char *arg, char *err, siz
             return -1;
         }
         return 1;
+    case SINK_OPT_BARE_LF:
+        if (smtp_bare_mode_parse(arg, &o->bare_mode) != 0) {
+            snprintf(err, errlen, "--bare-lf '%s': expected strict, normalize or lenient", arg);
+            return -1;
+        }
+        return 1;
     }
     return 0;
 }
@@ -129,7 +135,11 @@ void sink_options_help(FILE *f)
             "  --max-conns N          concurrent connections before 421 (default 0: no limit)\n"
             "  --stats-interval SEC   print counters to stderr every SEC (default 0: off)\n"
             "  --idle-timeout SEC     close idle clients with 421 (default %.0f)\n"
-            "  --grace SEC            on SIGTERM, time open transactions get (default %.0f)\n",
+            "  --grace SEC            on SIGTERM, time open transactions get (default %.0f)\n"
+            "  --bare-lf MODE         a bare CR or LF in a message: strict (default: only\n"
+            "                         CRLF.CRLF ends it, the message gets 521), normalize\n"
+            "                         (taken as CRLF; only CRLF.CRLF ends it) or lenient (as old\n"
+            "                         sendmail: \".\" alone after any LF ends it)\n",
             SINK_DEFAULT_MAX_SIZE, SINK_DEFAULT_IDLE, SINK_DEFAULT_GRACE);
 }
 
@@ -372,6 +382,7 @@ int sink_start(struct sink *k, struct ev_loop *loop, const char *program,
     cfg.idle_timeout = o->idle_timeout;
     cfg.tls = k->tls;
     cfg.reject_early_talkers = o->reject_early_talkers;
+    cfg.bare_mode = o->bare_mode;
     k->ops.decide = k->policy.decide ? policy_decide : NULL;
     k->ops.on_message = on_message;
     k->ops.on_data_line = on_data_line;

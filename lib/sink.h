@@ -24,6 +24,7 @@ enum sink_opt {
     SINK_OPT_STATS_INTERVAL,
     SINK_OPT_IDLE_TIMEOUT,
     SINK_OPT_GRACE,
+    SINK_OPT_BARE_LF,
 };
 
 #define SINK_LONG_OPTIONS                                                         \
@@ -37,7 +38,8 @@ enum sink_opt {
     {"max-conns", required_argument, NULL, SINK_OPT_MAX_CONNS},                   \
     {"stats-interval", required_argument, NULL, SINK_OPT_STATS_INTERVAL},         \
     {"idle-timeout", required_argument, NULL, SINK_OPT_IDLE_TIMEOUT},             \
-    {"grace", required_argument, NULL, SINK_OPT_GRACE}
+    {"grace", required_argument, NULL, SINK_OPT_GRACE},                           \
+    {"bare-lf", required_argument, NULL, SINK_OPT_BARE_LF}
 
 struct sink_options {
     const char *listen[SMTP_SERVER_LISTEN_MAX];
@@ -53,6 +55,7 @@ struct sink_options {
     double idle_timeout;
     double grace;
     int reject_early_talkers;
+    enum smtp_bare_mode bare_mode;
 };
 
 /* What a program adds to the sink; any member may be NULL. */

@@ -1,6 +1,9 @@
 /* smtp_server - the SMTP server engine shared by mx and tarpit.
  * Commands are taken one line at a time in order, so pipelined groups are answered in
- * order; a reply a policy delays pauses reading until it is sent. */
+ * order; a reply a policy delays pauses reading until it is sent, and a command is read
+ * only when the output queue has room for a whole reply (pipelining never overflows it).
+ * The idle deadline runs while the client owes us a command or data, not while we owe
+ * it a (delayed) reply. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +14,7 @@
 #include "addr.h"
 #include "clock.h"
 #include "line.h"
+#include "memtrim.h"
 #include "smtp_server.h"
 
 static const char *const stage_names[SMTP_STAGE_COUNT] = {"connect", "helo", "mail",
@@ -85,6 +89,9 @@ static void reply_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void finish_reply(struct smtp_session *s)
 {
     s->reply_pending = 0;
+    s->reply_waits_room = 0;
+    if (s->server->cfg.idle_timeout > 0)
+        conn_keep_timeout(&s->conn, s->server->cfg.idle_timeout); /* the client's turn */
     if (s->reply_close || s->state == SESSION_QUIT) {
         s->state = SESSION_QUIT;
         conn_close(&s->conn);
@@ -121,12 +128,19 @@ static void send_reply_step(struct smtp_session *s)
     }
     size_t left = s->reply_len - s->reply_off;
     size_t n = s->stutter_bytes > 0 && s->stutter_bytes < left ? s->stutter_bytes : left;
-    if (n > conn_out_room(&s->conn))
-        n = conn_out_room(&s->conn);
+    if (n > conn_out_room(&s->conn)) {
+        s->reply_pending = 1;
+        s->reply_waits_room = 1; /* on_drain sends it, whole */
+        conn_pause(&s->conn);
+        conn_want_drain(&s->conn);
+        return;
+    }
     conn_write(&s->conn, s->reply + s->reply_off, n);
     s->reply_off += n;
     if (s->reply_off < s->reply_len) {
-        ev_timer_set(&s->reply_timer, s->stutter_bytes > 0 ? s->stutter_interval : 0.01, 0);
+        s->reply_pending = 1;
+        conn_pause(&s->conn);
+        ev_timer_set(&s->reply_timer, s->stutter_interval, 0);
         ev_timer_start(s->server->loop, &s->reply_timer);
         return;
     }
@@ -189,6 +203,7 @@ static void reply(struct smtp_session *s, enum smtp_stage stage, const char *fmt
         s->reply_pending = 1;
         if (stage != SMTP_STAGE_CONNECT)
             conn_pause(&s->conn); /* later pipelined commands wait their turn */
+        conn_keep_timeout(&s->conn, 0); /* we owe the reply: no idle deadline for the client */
         ev_timer_set(&s->reply_timer, d.delay, 0);
         ev_timer_start(srv->loop, &s->reply_timer);
         return;
@@ -351,6 +366,7 @@ static void cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
         return;
     s->state = SESSION_DATA;
     s->at_line_start = 1;
+    smtp_data_init(&s->data, srv->cfg.bare_mode);
     header_init(&s->hp);
     if (srv->ops->on_data_start)
         srv->ops->on_data_start(srv->ctx, s);
@@ -375,23 +391,13 @@ static void capture_header(void *arg, const char *name, size_t nlen, const char 
     }
 }
 
-/* data_line - one line (or chunk) of the message body. */
-static void data_line(struct smtp_session *s, const char *line, size_t len, unsigned flags)
+/* content_line - one line (or piece) of the message as sent, dot-unstuffed here. */
+static void content_line(struct smtp_session *s, const char *line, size_t len, int partial)
 {
     struct smtp_server *srv = s->server;
     int line_start = s->at_line_start;
 
-    s->at_line_start = !(flags & CONN_LINE_PARTIAL);
-    if (line_start && !(flags & CONN_LINE_PARTIAL) && len > 0 && line[0] == '.' &&
-        line_strip_eol(line, len) == 1) {
-        s->data_end_us = clock_realtime_us();
-        header_finish(&s->hp, capture_header, s);
-        if (s->too_big)
-            reply(s, SMTP_STAGE_DOT, "552 5.3.4 Message size exceeds fixed limit\r\n");
-        else
-            reply(s, SMTP_STAGE_DOT, "250 2.0.0 Ok: queued as %s\r\n", s->queue_id);
-        return;
-    }
+    s->at_line_start = !partial;
     if (line_start && len > 0 && line[0] == '.') { /* RFC 5321 4.5.2 */
         line++;
         len--;
@@ -401,10 +407,43 @@ static void data_line(struct smtp_session *s, const char *line, size_t len, unsi
         s->too_big = 1;
     if (s->too_big)
         return;
-    if (s->hp.state == HEADER_IN && line_start && !(flags & CONN_LINE_PARTIAL))
+    if (s->hp.state == HEADER_IN && line_start && !partial)
         header_feed(&s->hp, line, len, capture_header, s);
     if (srv->ops->on_data_line)
         srv->ops->on_data_line(srv->ctx, s, line, len);
+}
+
+/* data_line - one line (or chunk) of DATA: the end, or content (normalized per mode). */
+static void data_line(struct smtp_session *s, const char *line, size_t len, unsigned flags)
+{
+    char out[SMTP_DATA_OUT_MAX(SMTP_LINE_MAX)];
+    size_t n, off = 0;
+
+    if (smtp_data_chunk(&s->data, line, len, (flags & CONN_LINE_PARTIAL) != 0, out, &n) ==
+        SMTP_DATA_END) {
+        s->data_end_us = clock_realtime_us();
+        if (s->data.mode == SMTP_BARE_STRICT && smtp_data_bare(&s->data) > 0) {
+            pushback(s, "bare_newline", 521);
+            transaction_reset(s); /* the owner hears of the abort */
+            s->state = SESSION_QUIT;
+            say(s, "521 5.5.2 Error: bare CR or LF in the message (RFC 5321 2.3.8)\r\n");
+            return;
+        }
+        header_finish(&s->hp, capture_header, s);
+        if (s->too_big)
+            reply(s, SMTP_STAGE_DOT, "552 5.3.4 Message size exceeds fixed limit\r\n");
+        else
+            reply(s, SMTP_STAGE_DOT, "250 2.0.0 Ok: queued as %s\r\n", s->queue_id);
+        return;
+    }
+    if (s->data.mode == SMTP_BARE_STRICT && smtp_data_bare(&s->data) > 0)
+        return; /* refused at its end: keep nothing */
+    while (off < n) {
+        const char *nl = memchr(out + off, '\n', n - off);
+        size_t k = nl ? (size_t)(nl - (out + off)) + 1 : n - off;
+        content_line(s, out + off, k, nl == NULL);
+        off += k;
+    }
 }
 
 static int on_line(struct conn *c, const char *line, size_t len, unsigned flags)
@@ -429,6 +468,12 @@ static int on_line(struct conn *c, const char *line, size_t len, unsigned flags)
     }
     if (s->state == SESSION_QUIT)
         return CONN_CONSUMED;
+    if (s->reply_pending)
+        return CONN_WAIT; /* a command waits for the reply before it */
+    if (conn_out_room(c) < SMTP_REPLY_MAX) {
+        conn_want_drain(c); /* a client that pipelines without reading waits for room */
+        return CONN_WAIT;
+    }
     if (flags & CONN_LINE_CONT) {
         return CONN_CONSUMED; /* the rest of a line already refused */
     }
@@ -501,6 +546,20 @@ static void on_eof(struct conn *c)
     conn_close(c);
 }
 
+/* on_drain - room in the output queue: the reply that waited, then the next command. */
+static void on_drain(struct conn *c)
+{
+    struct smtp_session *s = c->data;
+
+    if (s->reply_waits_room) {
+        s->reply_waits_room = 0;
+        send_reply_step(s);
+        return;
+    }
+    if (!s->reply_pending && !conn_is_closing(c))
+        conn_resume(c);
+}
+
 static void on_timeout(struct conn *c)
 {
     struct smtp_session *s = c->data;
@@ -542,12 +601,14 @@ static void on_closed(struct conn *c)
         s->next->prev = s->prev;
     srv->nsessions--;
     free(s);
+    memtrim_sessions(srv->nsessions);
     maybe_stopped(srv);
 }
 
 static const struct conn_ops session_ops = {
     .on_line = on_line,
     .on_eof = on_eof,
+    .on_drain = on_drain,
     .on_timeout = on_timeout,
     .on_tls = on_tls,
     .on_closed = on_closed,
@@ -590,6 +651,7 @@ static void start_session(struct smtp_server *srv, int fd, const struct sockaddr
         srv->sessions->prev = s;
     srv->sessions = s;
     srv->nsessions++;
+    memtrim_sessions(srv->nsessions);
     srv->connections++;
     conn_init(&s->conn, srv->loop, fd, &session_ops, s);
     conn_set_line_limit(&s->conn, SMTP_LINE_MAX);

@@ -15,6 +15,7 @@
 #include "listener.h"
 #include "mua_stamp.h"
 #include "smtp_cmd.h"
+#include "smtp_data.h"
 
 #define SMTP_SERVER_LISTEN_MAX LISTENER_MAX
 #define SMTP_HELO_MAX 256
@@ -67,6 +68,7 @@ struct smtp_server_config {
     double idle_timeout;    /* seconds; RFC 5321 4.5.3.2.7 suggests 300 */
     SSL_CTX *tls;           /* offer STARTTLS when set */
     int reject_early_talkers; /* 554 to clients that speak before the greeting */
+    enum smtp_bare_mode bare_mode; /* bare CR/LF in a message (default strict) */
 };
 
 struct smtp_session;
@@ -117,6 +119,7 @@ struct smtp_session {
     uint64_t size;
     int too_big;
     int at_line_start;
+    struct smtp_data data; /* where the message ends, bare CR/LF */
     struct header_parser hp;
     char message_id[256];
     char date[128];
@@ -130,6 +133,7 @@ struct smtp_session {
     int reply_pending;
     int reply_accepts;     /* the reply accepts a message: on_message first */
     int reply_close;
+    int reply_waits_room;  /* the rest of the reply waits for the output queue to drain */
     size_t reply_len, reply_off, stutter_bytes;
     double stutter_interval;
     char reply[SMTP_REPLY_MAX];

@@ -314,28 +314,100 @@ void tarpit_init(struct tarpit *t, const struct tarpit_config *cfg)
     t->token_time = -1;
 }
 
-void tarpit_free(struct tarpit *t)
+static void client_free(struct tarpit_client *c)
 {
-    for (size_t i = 0; i < sizeof(t->clients) / sizeof(t->clients[0]); i++) {
-        if (t->clients[i]) {
-            free(t->clients[i]->conn_times);
-            free(t->clients[i]->msg_times);
-            free(t->clients[i]);
-        }
-    }
+    free(c->conn_times);
+    free(c->msg_times);
+    free(c);
 }
 
-/* client - the state of addr, created on first sight; NULL when the table is full. */
-static struct tarpit_client *client(struct tarpit *t, const char *addr)
+void tarpit_free(struct tarpit *t)
 {
-    size_t size = sizeof(t->clients) / sizeof(t->clients[0]);
-    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->clients[i])
+            client_free(t->clients[i]);
+    free(t->clients);
+    t->clients = NULL;
+    t->cap = t->nclients = 0;
+}
+
+static size_t slot_of(const char *addr, size_t cap)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
 
     for (const char *p = addr; *p; p++)
         h = (h ^ (unsigned char)*p) * 16777619u;
-    for (size_t k = h % size;; k = (k + 1) % size) {
+    return h % cap;
+}
+
+/* newest - the latest time in a ring of n (of limit) starting at head; -1 when empty. */
+static double newest(const double *times, unsigned n, unsigned head, unsigned limit)
+{
+    return times && n > 0 && limit > 0 ? times[(head + n - 1) % limit] : -1;
+}
+
+/* client_live - whether forgetting c would change a decision: open connections, or an
+ * event still inside a rate window. */
+static int client_live(const struct tarpit *t, const struct tarpit_client *c, double now)
+{
+    double w = t->cfg.rate_window;
+
+    if (c->conns > 0)
+        return 1;
+    double last = newest(c->conn_times, c->conn_n, c->conn_head, t->cfg.conn_rate);
+    double m = newest(c->msg_times, c->msg_n, c->msg_head, t->cfg.msg_rate);
+    if (m > last)
+        last = m;
+    return last >= 0 && now - last < w;
+}
+
+/* rehash - move the live clients into a table of cap slots, forgetting the others;
+ * returns 0, or -1 (the table unchanged) when out of memory. */
+static int rehash(struct tarpit *t, size_t cap, double now)
+{
+    struct tarpit_client **n = calloc(cap, sizeof(*n));
+
+    if (n == NULL)
+        return -1;
+    size_t kept = 0;
+    for (size_t i = 0; i < t->cap; i++) {
+        struct tarpit_client *c = t->clients[i];
+        if (c == NULL)
+            continue;
+        if (!client_live(t, c, now)) {
+            client_free(c);
+            continue;
+        }
+        size_t k = slot_of(c->addr, cap);
+        while (n[k])
+            k = (k + 1) % cap;
+        n[k] = c;
+        kept++;
+    }
+    free(t->clients);
+    t->clients = n;
+    t->cap = cap;
+    t->nclients = kept;
+    return 0;
+}
+
+/* client - the state of addr; created on first sight when create is set. NULL when
+ * unknown (and not created) or out of memory: every client is tracked otherwise. */
+static struct tarpit_client *client(struct tarpit *t, const char *addr, int create, double now)
+{
+    if (t->cap == 0 || (create && 2 * (t->nclients + 1) > t->cap)) {
+        size_t cap = t->cap ? t->cap : TARPIT_CLIENTS_MIN;
+        size_t live = 0;
+        for (size_t i = 0; i < t->cap; i++)
+            live += t->clients[i] && client_live(t, t->clients[i], now);
+        while (2 * (live + 1) > cap / 2) /* room to grow into before the next rehash */
+            cap *= 2;
+        if (rehash(t, cap, now) != 0 && t->cap == 0)
+            return NULL;
+    }
+    for (size_t k = slot_of(addr, t->cap);; k = (k + 1) % t->cap) {
         if (t->clients[k] == NULL) {
-            if (t->nclients >= TARPIT_CLIENTS_MAX)
+            if (!create || 2 * (t->nclients + 1) > t->cap)
                 return NULL;
             struct tarpit_client *c = calloc(1, sizeof(*c));
             if (c == NULL)
@@ -371,16 +443,15 @@ static int window_admit(double **times, unsigned *n, unsigned *head, unsigned li
 
 void tarpit_connect(struct tarpit *t, const char *addr, double now)
 {
-    struct tarpit_client *c = client(t, addr);
+    struct tarpit_client *c = client(t, addr, 1, now);
 
-    (void)now;
     if (c)
         c->conns++;
 }
 
 void tarpit_disconnect(struct tarpit *t, const char *addr)
 {
-    struct tarpit_client *c = client(t, addr);
+    struct tarpit_client *c = client(t, addr, 0, 0);
 
     if (c && c->conns > 0)
         c->conns--;
@@ -442,7 +513,7 @@ void tarpit_decide(struct tarpit *t, const char *addr, unsigned session_msgs, en
                    double now, struct smtp_decision *d, const char **action)
 {
     const struct tarpit_config *cfg = &t->cfg;
-    struct tarpit_client *c = client(t, addr);
+    struct tarpit_client *c = client(t, addr, 1, now);
 
     *action = NULL;
     if (stage == SMTP_STAGE_CONNECT && c) {

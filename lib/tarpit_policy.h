@@ -10,7 +10,7 @@
 
 #include "smtp_server.h"
 
-#define TARPIT_CLIENTS_MAX 4096    /* distinct client addresses tracked */
+#define TARPIT_CLIENTS_MIN 1024    /* first size of the client table (it grows) */
 #define TARPIT_RATE_LIMIT_MAX 100000 /* largest per-window rate limit */
 
 struct rng {
@@ -71,8 +71,10 @@ struct tarpit {
     struct tarpit_config cfg;
     struct rng rng;
     double tokens, token_time;
-    unsigned nclients;
-    struct tarpit_client *clients[TARPIT_CLIENTS_MAX * 2]; /* open addressing */
+    size_t nclients, cap;
+    struct tarpit_client **clients; /* open addressing, at most half full; clients with no
+                                     * connection and nothing in their windows are dropped
+                                     * when it grows, so it is as large as the live ones */
 };
 
 /* tarpit_config_init - defaults: no push-back at all. */

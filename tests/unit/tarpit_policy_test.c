@@ -120,6 +120,39 @@ static void test_conn_limit(void **state)
     drop(t);
 }
 
+/* limits hold for every client however many there were, and idle clients are forgotten */
+static void test_many_clients(void **state)
+{
+    const char *kv[] = {"max-conns-per-client", "1", "conn-rate", "2", "rate-window", "10", NULL};
+    struct tarpit *t = make(kv);
+    struct smtp_decision d;
+    char addr[64];
+
+    (void)state;
+    for (int i = 0; i < 20000; i++) { /* 20,000 clients, each with one open connection */
+        snprintf(addr, sizeof(addr), "old-%d", i);
+        tarpit_connect(t, addr, 1);
+        assert_null(decide(t, addr, 0, SMTP_STAGE_CONNECT, 1, &d));
+    }
+    assert_int_equal(t->nclients, 20000);
+    tarpit_connect(t, "old-19999", 2); /* the 19,999th client's second connection */
+    assert_string_equal(decide(t, "old-19999", 0, SMTP_STAGE_CONNECT, 2, &d), "conn_limit");
+    tarpit_disconnect(t, "old-19999");
+    for (int i = 0; i < 20000; i++) {
+        snprintf(addr, sizeof(addr), "old-%d", i);
+        tarpit_disconnect(t, addr);
+    }
+    /* long after the window, new clients push the old ones out instead of growing */
+    size_t cap = t->cap;
+    for (int i = 0; i < 20000; i++) {
+        snprintf(addr, sizeof(addr), "new-%d", i);
+        assert_null(decide(t, addr, 0, SMTP_STAGE_CONNECT, 100, &d));
+    }
+    assert_true(t->cap <= cap);
+    assert_true(t->nclients <= 20000 + 1);
+    drop(t);
+}
+
 static void test_conn_rate(void **state)
 {
     const char *kv[] = {"conn-rate", "3", "rate-window", "10", NULL};
@@ -294,6 +327,7 @@ int main(void)
     TEST_ADD(tests, &n, test_samples);
     TEST_ADD(tests, &n, test_conn_limit);
     TEST_ADD(tests, &n, test_conn_rate);
+    TEST_ADD(tests, &n, test_many_clients);
     TEST_ADD(tests, &n, test_msg_rate_and_per_conn);
     TEST_ADD(tests, &n, test_accept_rate);
     TEST_ADD(tests, &n, test_tempfail_rate);
