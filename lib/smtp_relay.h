@@ -10,11 +10,29 @@
 #include <stdint.h>
 
 #include "smtp_cmd.h"
+#include "smtp_data.h"
 
 #define RELAY_PENDING_MAX 64   /* commands awaiting replies (RFC 2920 pipelining depth) */
 #define RELAY_EHLO_MAX 2048    /* the EHLO reply, held to edit its keyword list */
 #define RELAY_RCPTS_KEPT 4     /* recipients kept per message for the log (all are counted) */
 #define RELAY_TEXT_MAX 256
+#define RELAY_CHUNK_MAX 2048   /* longest client chunk in DATA (the owner's line limit) */
+
+/* What relay_client_line and relay_server_line say about a line. */
+enum relay_verdict {
+    RELAY_TAKEN = 0,       /* used: deliver the next one */
+    RELAY_HOLD,            /* the client must wait for the MX (greeting, 354, EHLO, TLS) */
+    RELAY_WAIT_SERVER,     /* no room towards the MX: offer it again once that side drains */
+    RELAY_WAIT_CLIENT,     /* no room towards the client: again once that side drains */
+};
+
+/* Who owes a reply now (the owner runs the timer of the side that owes). */
+enum relay_owed {
+    RELAY_OWED_NONE = 0,   /* the MX owes nothing: the client has the turn */
+    RELAY_OWED_REPLY,      /* the MX owes the greeting or a reply to a command */
+    RELAY_OWED_FINAL,      /* the MX owes the reply to the final "." (RFC 5321 4.5.3.2.6) */
+    RELAY_OWED_TLS,        /* our STARTTLS handshake with the MX is running */
+};
 
 enum relay_tls_mode { RELAY_TLS_NONE = 0, RELAY_TLS_MAY, RELAY_TLS_VERIFY };
 
@@ -55,6 +73,12 @@ struct relay_ops {
     void (*on_message)(void *ctx, const struct relay_message *m);
     void (*on_tls_skipped)(void *ctx, const char *why);
     int64_t (*now_us)(void *ctx);
+    /* a local reply waits for room towards the client: call relay_client_drained later */
+    void (*want_client_room)(void *ctx);
+    /* drop the MX connection now, without a final "." (a message is being refused) */
+    void (*abort_server)(void *ctx, const char *why);
+    /* the message had bare CRs or LFs: "normalized" or "refused" */
+    void (*on_bare)(void *ctx, const char *action, uint64_t count);
 };
 
 struct relay_pending {
@@ -69,12 +93,16 @@ struct relay {
     const struct relay_ops *ops;
     void *ctx;
     enum relay_tls_mode tls_mode;
+    enum smtp_bare_mode bare_mode; /* SMTP_BARE_NORMALIZE or SMTP_BARE_STRICT */
     enum relay_phase phase;
     int server_tls;           /* TLS towards the MX is up */
-    int body_line_start;      /* in BODY: the next chunk starts a line */
+    struct smtp_data data;    /* in BODY: where the message ends, bare CR/LF */
+    int refusing;             /* in BODY: the message is refused, the MX side dropped */
     int client_line_cont;     /* in commands: inside an over-long client line */
-    int reply_started;        /* a reply's first line has been seen */
-    int reply_code;
+    int server_line_cont;     /* inside an over-long reply line from the MX ... */
+    int server_line_code;     /* ... whose first chunk had this code */
+    int server_line_last;     /* ... and was the last line of its reply */
+    unsigned ehlo_pending;    /* EHLOs awaiting their reply: the client is held */
     unsigned npending, pending_head;
     struct relay_pending pending[RELAY_PENDING_MAX];
     size_t ehlo_len;
@@ -90,12 +118,18 @@ struct relay {
 /* relay_init - a session in RELAY_GREETING. */
 void relay_init(struct relay *r, const struct relay_ops *ops, void *ctx, enum relay_tls_mode mode);
 
-/* relay_client_line - a line (or chunk, per conn.h flags) from the client. Returns 0 when
- * it was taken, 1 when it must wait (no room, or the relay is holding the client). */
-int relay_client_line(struct relay *r, const char *line, size_t len, unsigned flags);
+/* relay_set_bare_mode - how bare CR/LF in a message is handled (default normalize). */
+void relay_set_bare_mode(struct relay *r, enum smtp_bare_mode mode);
 
-/* relay_server_line - a line (or chunk) from the MX; returns as relay_client_line. */
-int relay_server_line(struct relay *r, const char *line, size_t len, unsigned flags);
+/* relay_client_line - a line (or chunk of at most RELAY_CHUNK_MAX, per conn.h flags)
+ * from the client; says whether it was taken or why it must wait. */
+enum relay_verdict relay_client_line(struct relay *r, const char *line, size_t len, unsigned flags);
+
+/* relay_server_line - a line (or chunk) from the MX: RELAY_TAKEN or RELAY_WAIT_CLIENT. */
+enum relay_verdict relay_server_line(struct relay *r, const char *line, size_t len, unsigned flags);
+
+/* relay_client_drained - room towards the client again: send local replies that waited. */
+void relay_client_drained(struct relay *r);
 
 /* relay_tls_done - the STARTTLS handshake towards the MX ended. */
 void relay_tls_done(struct relay *r, int ok, int verified);
@@ -103,8 +137,11 @@ void relay_tls_done(struct relay *r, int ok, int verified);
 /* relay_holding_client - whether client input must wait for the relay (not for room). */
 int relay_holding_client(const struct relay *r);
 
-/* relay_awaiting_reply - whether the MX owes a reply (used to pick a timeout). */
+/* relay_awaiting_reply - whether the MX owes a reply or a TLS handshake. */
 int relay_awaiting_reply(const struct relay *r);
+
+/* relay_owed - what the MX owes now (the owner picks the timers from it). */
+enum relay_owed relay_owed(const struct relay *r);
 
 /* relay_in_message - whether a message is between MAIL and its final reply. */
 int relay_in_message(const struct relay *r);

@@ -33,6 +33,10 @@ static void usage(FILE *f)
             "  --outbound-ip ADDR     source address towards the MXs\n"
             "  --tls MODE             towards the MX: none, may (default: STARTTLS when\n"
             "                         offered) or verify (require it and a valid certificate)\n"
+            "  --bare-lf MODE         a bare CR or LF in a message: normalize (default: sent\n"
+            "                         on as CRLF, a line it starts dot-stuffed) or strict\n"
+            "                         (the message is refused with 521, the MX never gets it);\n"
+            "                         only CRLF.CRLF ends a message either way\n"
             "  --log FILE|-           JSON lines: sessions, commands, replies, TLS, messages\n"
             "  --log-level LEVEL      messages (sessions, TLS, messages) or commands (default:\n"
             "                         also every command and reply)\n"
@@ -88,12 +92,13 @@ static int drop_privileges(const char *user)
 int main(int argc, char **argv)
 {
     enum { O_LISTEN = 1000, O_TPROXY, O_UPSTREAM, O_OUTBOUND, O_TLS, O_LOG, O_LOG_LEVEL,
-           O_MAX_SESSIONS, O_T_CONNECT, O_T_REPLY, O_T_DATA, O_T_IDLE, O_GRACE, O_USER };
+           O_MAX_SESSIONS, O_T_CONNECT, O_T_REPLY, O_T_DATA, O_T_IDLE, O_GRACE, O_USER, O_BARE_LF };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"tproxy", no_argument, NULL, O_TPROXY},
         {"upstream", required_argument, NULL, O_UPSTREAM}, {"outbound-ip", required_argument, NULL, O_OUTBOUND},
         {"tls", required_argument, NULL, O_TLS}, {"log", required_argument, NULL, O_LOG},
         {"log-level", required_argument, NULL, O_LOG_LEVEL},
+        {"bare-lf", required_argument, NULL, O_BARE_LF},
         {"max-sessions", required_argument, NULL, O_MAX_SESSIONS},
         {"timeout-connect", required_argument, NULL, O_T_CONNECT},
         {"timeout-reply", required_argument, NULL, O_T_REPLY},
@@ -107,6 +112,7 @@ int main(int argc, char **argv)
 
     struct proxy *p = &proxy;
     p->tls_mode = RELAY_TLS_MAY;
+    p->bare_mode = SMTP_BARE_NORMALIZE;
     p->timeout_connect = 30;
     p->timeout_reply = 300;
     p->timeout_data = 600;
@@ -152,6 +158,12 @@ int main(int argc, char **argv)
             }
             break;
         case O_LOG: log_path = optarg; break;
+        case O_BARE_LF:
+            if (smtp_bare_mode_parse(optarg, &p->bare_mode) != 0 || p->bare_mode == SMTP_BARE_LENIENT) {
+                fprintf(stderr, "proxy: --bare-lf '%s': expected normalize or strict\n", optarg);
+                return 2;
+            }
+            break;
         case O_LOG_LEVEL:
             if (strcmp(optarg, "messages") == 0)
                 p->log_level = PROXY_LOG_MESSAGES;

@@ -28,6 +28,7 @@ struct proxy {
     struct sockaddr_storage outbound; /* source address towards the MXs */
     socklen_t outbound_len;
     enum relay_tls_mode tls_mode;
+    enum smtp_bare_mode bare_mode;    /* bare CR/LF in a message: normalize or strict */
     SSL_CTX *tls;
     double timeout_connect, timeout_reply, timeout_data, timeout_idle, grace;
     unsigned max_sessions;
@@ -40,6 +41,7 @@ struct proxy {
     /* counters */
     unsigned nsessions;
     uint64_t sessions_total, refused, no_destination, upstream_failures, messages, tls_sessions;
+    uint64_t bare_messages;           /* messages with bare CR/LF (normalized or refused) */
     uint64_t bytes_c2s, bytes_s2c;
     struct proxy_session *sessions;
 };

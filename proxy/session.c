@@ -1,6 +1,8 @@
 /* session - one intercepted connection: the client's conn, our conn to the MX, and the
  * relay between them. The client is never left hanging and never told 250 by us: when
- * the MX cannot be reached or goes away, the client gets a 421 and keeps its message. */
+ * the MX cannot be reached or goes away, the client gets a 421 and keeps its message.
+ * Timers follow who owes whom (RFC 5321 4.5.3.2): the MX's runs while it owes a reply,
+ * the client's while the client has the turn or has our output to read; never both idle. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 
 #include "addr.h"
 #include "clock.h"
+#include "memtrim.h"
 #include "proxy.h"
 
 /* From <linux/netfilter_ipv4.h> and <linux/netfilter_ipv6/ip6_tables.h>, which clash with
@@ -30,6 +33,8 @@ struct proxy_session {
     int open_conns;  /* conns not yet reported closed */
     int connected;   /* the MX accepted our connection */
     int has_server;  /* the server conn exists (its socket could be made) */
+    int server_dropped; /* we dropped the MX side on purpose (a refused message) */
+    int server_blocked; /* an MX line waits for room towards the client */
     int finishing;
     struct relay relay;
     int64_t start_us;
@@ -123,9 +128,43 @@ static void finish(void *ctx, const char *reason)
     s->finishing = 1;
     if (s->reason == NULL)
         s->reason = reason;
+    /* last words are written within a deadline: a peer that does not read is dropped */
+    conn_keep_timeout(&s->client, s->p->timeout_idle);
     conn_close(&s->client);
-    if (s->has_server)
+    if (s->has_server) {
+        conn_keep_timeout(&s->server, s->p->timeout_reply);
         conn_close(&s->server);
+    }
+}
+
+static void want_client_room(void *ctx)
+{
+    conn_want_drain(&((struct proxy_session *)ctx)->client);
+}
+
+static void abort_server(void *ctx, const char *why)
+{
+    struct proxy_session *s = ctx;
+
+    s->server_dropped = 1;
+    if (s->reason == NULL)
+        s->reason = why;
+    if (s->has_server)
+        conn_abort(&s->server); /* no final "." ever reaches the MX */
+}
+
+static void on_bare(void *ctx, const char *action, uint64_t count)
+{
+    struct proxy_session *s = ctx;
+
+    s->p->bare_messages++;
+    if (!s->p->have_log)
+        return;
+    log_begin(s, "bare_newline");
+    json_cstr(&s->p->jw, "client", s->client_text);
+    json_cstr(&s->p->jw, "action", action);
+    json_uint(&s->p->jw, "count", count);
+    log_end(s->p);
 }
 
 static void on_command(void *ctx, const char *verb, const char *line, size_t len)
@@ -217,6 +256,7 @@ static int64_t now_us(void *ctx)
 static const struct relay_ops relay_ops = {
     to_client, to_server, client_room, server_room, start_tls, finish,
     on_command, on_reply, on_message, on_tls_skipped, now_us,
+    want_client_room, abort_server, on_bare,
 };
 
 /* ---- connections --------------------------------------------------------------------- */
@@ -236,45 +276,75 @@ static void fail(struct proxy_session *s, const char *reply, const char *reason)
         conn_abort(&s->server); /* never let a half-sent message complete */
 }
 
-static void set_server_timeout(struct proxy_session *s)
+/* session_timers - run the timer of whichever side owes the next move, stop the other. */
+static void session_timers(struct proxy_session *s)
 {
     struct proxy *p = s->p;
-    double t = s->relay.phase == RELAY_BODY || relay_in_message(&s->relay) ? p->timeout_data
-                                                                           : p->timeout_reply;
-    if (s->server.timeout != t)
-        conn_set_timeout(&s->server, t);
+    double server_t = 0, client_t = 0;
+
+    if (s->finishing || s->relay.phase == RELAY_DONE)
+        return; /* finish() set the deadlines for the last words */
+    if (!s->has_server || s->server_dropped)
+        server_t = 0;
+    else if (!s->connected)
+        server_t = p->timeout_connect;
+    else if (!s->server_blocked) {
+        switch (relay_owed(&s->relay)) {
+        case RELAY_OWED_FINAL: server_t = p->timeout_data; break;
+        case RELAY_OWED_REPLY:
+        case RELAY_OWED_TLS: server_t = p->timeout_reply; break;
+        case RELAY_OWED_NONE: break;
+        }
+    }
+    /* the client owes us when the MX owes nothing, or when our output waits for it */
+    if ((server_t == 0 && s->connected) || conn_out_pending(&s->client) > 0 || s->server_blocked)
+        client_t = p->timeout_idle;
+    if (s->has_server)
+        conn_keep_timeout(&s->server, server_t);
+    conn_keep_timeout(&s->client, client_t);
 }
 
 static int client_line(struct conn *c, const char *line, size_t len, unsigned flags)
 {
     struct proxy_session *s = c->data;
+    enum relay_verdict v = relay_client_line(&s->relay, line, len, flags);
 
-    if (relay_client_line(&s->relay, line, len, flags) == 0) {
-        set_server_timeout(s);
-        return CONN_CONSUMED;
-    }
-    if (!relay_holding_client(&s->relay))
+    if (v == RELAY_WAIT_SERVER)
         conn_want_drain(&s->server); /* no room towards the MX: resume when it drains */
-    return CONN_WAIT;
+    else if (v == RELAY_WAIT_CLIENT)
+        conn_want_drain(&s->client);
+    session_timers(s);
+    return v == RELAY_TAKEN ? CONN_CONSUMED : CONN_WAIT;
 }
 
 static int server_line(struct conn *c, const char *line, size_t len, unsigned flags)
 {
     struct proxy_session *s = c->data;
 
-    if (relay_server_line(&s->relay, line, len, flags) != 0) {
+    if (relay_server_line(&s->relay, line, len, flags) != RELAY_TAKEN) {
+        s->server_blocked = 1;
         conn_want_drain(&s->client);
+        session_timers(s);
         return CONN_WAIT;
     }
     if (!relay_holding_client(&s->relay))
         conn_resume(&s->client);
+    session_timers(s);
     return CONN_CONSUMED;
 }
 
 static void client_drain(struct conn *c)
 {
     struct proxy_session *s = c->data;
-    conn_resume(&s->server);
+
+    relay_client_drained(&s->relay);
+    if (s->server_blocked) {
+        s->server_blocked = 0;
+        conn_resume(&s->server);
+    }
+    if (!relay_holding_client(&s->relay))
+        conn_resume(&s->client);
+    session_timers(s);
 }
 
 static void server_drain(struct conn *c)
@@ -292,7 +362,8 @@ static void client_eof(struct conn *c)
         /* gone mid-message: the MX must never see a final "." we did not get */
         s->reason = "client left during DATA";
         s->relay.phase = RELAY_DONE;
-        conn_abort(&s->server);
+        if (s->has_server)
+            conn_abort(&s->server);
         conn_close(&s->client);
         return;
     }
@@ -321,6 +392,11 @@ static void server_eof(struct conn *c)
 static void client_timeout(struct conn *c)
 {
     struct proxy_session *s = c->data;
+
+    if (s->finishing) {
+        conn_abort(c);
+        return;
+    }
     fail(s, "421 4.4.2 proxy: idle timeout\r\n", "client idle timeout");
 }
 
@@ -328,12 +404,16 @@ static void server_timeout(struct conn *c)
 {
     struct proxy_session *s = c->data;
 
-    if (!s->connected)
+    if (s->finishing)
+        conn_abort(c);
+    else if (!s->connected)
         fail(s, "421 4.4.1 proxy: timeout connecting to the MX\r\n", "connect timeout");
+    else if (relay_owed(&s->relay) == RELAY_OWED_TLS)
+        fail(s, "421 4.7.0 proxy: TLS handshake with the MX timed out\r\n", "tls handshake timeout");
     else if (relay_awaiting_reply(&s->relay))
         fail(s, "421 4.4.2 proxy: the MX did not answer in time\r\n", "MX reply timeout");
     else
-        conn_set_timeout(c, s->p->timeout_reply); /* nothing owed: keep waiting for the client */
+        session_timers(s); /* nothing owed (cannot happen: the timer runs only when owed) */
 }
 
 static void server_connect(struct conn *c, int err)
@@ -350,11 +430,11 @@ static void server_connect(struct conn *c, int err)
         return;
     }
     s->connected = 1;
+    session_timers(s);
     struct sockaddr_storage local;
     socklen_t llen = sizeof(local);
     if (getsockname(c->fd, (struct sockaddr *)&local, &llen) == 0)
         addr_format((struct sockaddr *)&local, s->out_text, sizeof(s->out_text), 1);
-    conn_set_timeout(c, p->timeout_reply);
     if (p->have_log) {
         log_begin(s, "open");
         json_cstr(&p->jw, "client", s->client_text);
@@ -390,6 +470,7 @@ static void server_tls(struct conn *c, int ok)
         return;
     }
     relay_tls_done(&s->relay, ok, verified);
+    session_timers(s);
 }
 
 static void session_closed(struct conn *c)
@@ -397,7 +478,21 @@ static void session_closed(struct conn *c)
     struct proxy_session *s = c->data;
     struct proxy *p = s->p;
 
-    if (c == &s->server && !conn_is_closing(&s->client)) {
+    if (c == &s->client && s->has_server && !conn_is_closing(&s->server)) {
+        /* the client is gone (FIN, RST, timeout): nobody is owed the MX's side any more */
+        int clean = s->connected && s->relay.phase == RELAY_COMMAND &&
+                    !relay_awaiting_reply(&s->relay) && !relay_in_message(&s->relay);
+        if (s->reason == NULL)
+            s->reason = c->close_reason == CONN_CLOSE_READ_ERROR ? "client reset" : "client gone";
+        s->relay.phase = RELAY_DONE;
+        if (clean && conn_write(&s->server, "QUIT\r\n", 6) == 0) {
+            conn_keep_timeout(&s->server, p->timeout_reply);
+            conn_close(&s->server);
+        } else {
+            conn_abort(&s->server); /* never let a half-sent message complete */
+        }
+    }
+    if (c == &s->server && !conn_is_closing(&s->client) && !s->server_dropped) {
         /* the MX side is gone for good: the client must not wait for it */
         if (!s->finishing && s->relay.phase != RELAY_DONE) {
             const char *t = "421 4.4.2 proxy: the connection to the MX was lost\r\n";
@@ -430,6 +525,7 @@ static void session_closed(struct conn *c)
         s->next->prev = s->prev;
     p->nsessions--;
     free(s);
+    memtrim_sessions(p->nsessions);
     if (p->stopping && p->nsessions == 0)
         ev_break(p->loop, EVBREAK_ALL);
 }
@@ -479,32 +575,28 @@ void proxy_accept(void *ctx, int fd, const struct sockaddr_storage *peer, int in
         refuse(fd, "421 4.3.0 proxy: the destination is the proxy itself\r\n");
         return;
     }
-    struct proxy_session *s = malloc(sizeof(*s));
+    struct proxy_session *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         refuse(fd, "421 4.3.0 proxy: out of memory\r\n");
         return;
     }
-    memset(s, 0, offsetof(struct proxy_session, client));
     s->p = p;
     s->id = ++p->sessions_total;
     s->start_us = clock_realtime_us();
-    s->reason = NULL;
-    s->mx_name[0] = 0;
-    s->finishing = 0;
-    s->has_server = 0;
     s->open_conns = 2;
     addr_format((const struct sockaddr *)peer, s->client_text, sizeof(s->client_text), 1);
     addr_format((struct sockaddr *)&dst, s->dst_text, sizeof(s->dst_text), 1);
-    s->out_text[0] = 0;
     relay_init(&s->relay, &relay_ops, s, p->tls_mode);
+    relay_set_bare_mode(&s->relay, p->bare_mode);
     conn_init(&s->client, p->loop, fd, &client_ops, s);
-    conn_set_timeout(&s->client, p->timeout_idle);
+    conn_set_line_limit(&s->client, RELAY_CHUNK_MAX);
     s->prev = NULL;
     s->next = p->sessions;
     if (p->sessions)
         p->sessions->prev = s;
     p->sessions = s;
     p->nsessions++;
+    memtrim_sessions(p->nsessions);
     if (conn_connect(&s->server, p->loop, (struct sockaddr *)&dst, dlen,
                      p->have_outbound ? (struct sockaddr *)&p->outbound : NULL, p->outbound_len,
                      &server_ops, s) != 0) {
@@ -517,11 +609,12 @@ void proxy_accept(void *ctx, int fd, const struct sockaddr_storage *peer, int in
         s->reason = "connect failed";
         s->relay.phase = RELAY_DONE;
         conn_write(&s->client, reply, strlen(reply));
+        conn_set_timeout(&s->client, p->timeout_idle);
         conn_close(&s->client);
         return;
     }
     s->has_server = 1;
-    conn_set_timeout(&s->server, p->timeout_connect);
+    session_timers(s);
 }
 
 static void stop_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)

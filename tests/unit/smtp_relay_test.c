@@ -8,7 +8,8 @@
 struct fake {
     char to_c[4096], to_s[4096];
     size_t lc, ls;
-    int tls_started, finished, messages;
+    int tls_started, finished, messages, aborted, want_room;
+    char bare[16];
     char reason[64];
     struct relay_message last;
     size_t room_c, room_s;
@@ -48,13 +49,24 @@ static void f_message(void *ctx, const struct relay_message *m)
     f->last = *m;
 }
 
+static void f_want_room(void *ctx) { ((struct fake *)ctx)->want_room++; }
+static void f_abort(void *ctx, const char *why) { (void)why; ((struct fake *)ctx)->aborted++; }
+static void f_bare(void *ctx, const char *action, uint64_t n)
+{
+    (void)n;
+    snprintf(((struct fake *)ctx)->bare, sizeof(((struct fake *)ctx)->bare), "%s", action);
+}
+
 static const struct relay_ops fake_ops = {f_to_client, f_to_server, f_room_c, f_room_s, f_start_tls,
-                                          f_finish, NULL, NULL, f_message, NULL, NULL};
+                                          f_finish, NULL, NULL, f_message, NULL, NULL,
+                                          f_want_room, f_abort, f_bare};
 
 #define STEPS_MAX 32
 
-/* A step: "C:line" or "S:line" (CRLF added), "TLS" (handshake done), or "C+:chunk"
- * (a client chunk without line end). want_c / want_s: what each side got since the last
+/* A step: "C:line" or "S:line" (CRLF added), "TLS" (handshake done), "C+:chunk" or
+ * "S+:chunk" (a chunk without line end; the next line of that side continues it),
+ * "S$:chunk" (the unterminated rest before the MX's close), or
+ * "Cn:line" (a client line ending in a bare LF). want_c / want_s: what each side got since the last
  * step (NULL: not checked; "" nothing). */
 struct step {
     const char *in;
@@ -69,6 +81,9 @@ struct relay_case {
     struct step steps[STEPS_MAX];
     int finished;
     int messages;
+    int strict;     /* bare CR/LF refused instead of normalized */
+    int aborted;    /* the MX side was dropped */
+    const char *bare; /* what on_bare said, "" none */
 };
 
 #define G {"S:220 mx.test ESMTP", "220 mx.test ESMTP\r\n", ""}
@@ -152,6 +167,46 @@ static const struct relay_case relay_cases[] = {
      0, 0},
     {"BDAT answered locally", RELAY_TLS_NONE,
      {G, {"C:BDAT 10 LAST", "502 5.5.1 BDAT not offered, use DATA\r\n", ""}}, 0, 0},
+    {"commands pipelined after EHLO wait for our STARTTLS", RELAY_TLS_MAY,
+     {G, {"C:EHLO c", "", "EHLO c\r\n"}, {"C:MAIL FROM:<a@b>", "", "", RELAY_HOLD},
+      {"S:250-mx", "", ""}, {"S:250 STARTTLS", "", "STARTTLS\r\n"}, {"C:MAIL FROM:<a@b>", "", "", RELAY_HOLD},
+      {"S:220 go", "", ""}, {"C:MAIL FROM:<a@b>", "", "", RELAY_HOLD}, {"TLS", "", "EHLO c\r\n"},
+      {"S:250 mx", "250 mx\r\n", ""}, {"C:MAIL FROM:<a@b>", "", "MAIL FROM:<a@b>\r\n"},
+      {"S:250 ok", "250 ok\r\n", ""}},
+     0, 0},
+    {"EHLO then NOOP: replies in order", RELAY_TLS_NONE,
+     {G, {"C:EHLO c", "", "EHLO c\r\n"}, {"C:NOOP", "", "", RELAY_HOLD}, {"S:250 mx", "250 mx\r\n", ""},
+      {"C:NOOP", "", "NOOP\r\n"}, {"S:250 ok", "250 ok\r\n", ""}},
+     0, 0},
+    {"two EHLOs: two EHLO replies", RELAY_TLS_NONE,
+     {G, {"C:EHLO a", "", "EHLO a\r\n"}, {"C:EHLO b", "", "", RELAY_HOLD}, {"S:250 mx", "250 mx\r\n", ""},
+      {"C:EHLO b", "", "EHLO b\r\n"}, {"S:250 mx2", "250 mx2\r\n", ""}},
+     0, 0},
+    {"a reply line over the buffer is cut, replies keep matching", RELAY_TLS_NONE,
+     {G, {"C:NOOP", "", NULL}, {"C:NOOP", "", NULL}, {"S+:250-xxxxxxxx", "250-xxxxxxxx\r\n", ""},
+      {"S:yyyy", "", ""}, {"S:250 first", "250 first\r\n", ""}, {"S+:250 second", "250 second\r\n", ""},
+      {"S:zzzz", "", ""}, {"C:QUIT", "", "QUIT\r\n"}, {"S:221 bye", "221 bye\r\n", ""}},
+     1, 0},
+    {"an unterminated reply before the MX's close is not passed on", RELAY_TLS_NONE,
+     {G, {"C:NOOP", "", NULL}, {"S$:250 no line end", "", ""}}, 0, 0},
+    {"a malformed reply ends the session with 421", RELAY_TLS_NONE,
+     {G, {"C:NOOP", "", NULL}, {"S:hello there", "421 4.5.0 proxy: the MX sent a malformed reply\r\n", ""}}, 1, 0},
+    {"a reply to no command ends the session with 421", RELAY_TLS_NONE,
+     {G, {"S:250 surprise", "421 4.5.0 proxy: the MX sent a reply to no command\r\n", ""}}, 1, 0},
+    {"bare LF in a message is normalized", RELAY_TLS_NONE,
+     {G, {"C:DATA", "", NULL}, {"S:354 go", NULL, ""}, {"Cn:a", "", "a\r\n"}, {"Cn:.", "", "..\r\n"},
+      {"C:.", "", "..\r\n"}, {"C:b", "", "b\r\n"}, {"C:.", "", ".\r\n"}, {"S:250 ok", "250 ok\r\n", ""}},
+     0, 0, 0, 0, "normalized"},
+    {"strict: bare LF refuses the message, the MX never sees it end", RELAY_TLS_NONE,
+     {G, {"C:DATA", "", NULL}, {"S:354 go", NULL, ""}, {"C:a", "", "a\r\n"}, {"Cn:b", "", ""},
+      {"C:.", "", ""}, {"C:MAIL FROM:<x@y>", "", ""},
+      {"C:.", "521 5.5.2 proxy: bare CR or LF in the message, refused (RFC 5321 2.3.8)\r\n", ""}},
+     1, 0, 1, 1, "refused"},
+    {"a local reply waits for room towards the client", RELAY_TLS_NONE,
+     {G, {"room_c 10", NULL, NULL}, {"C:STARTTLS", "", ""}, {"C:NOOP", "", "NOOP\r\n"},
+      {"room_c 100000", NULL, NULL}, {"drained", "454 4.7.0 TLS not available (the proxy does TLS towards the MX)\r\n", ""},
+      {"S:250 ok", "250 ok\r\n", ""}},
+     0, 0},
 };
 
 static void test_relay(void **state)
@@ -161,23 +216,48 @@ static void test_relay(void **state)
     struct relay *r = calloc(1, sizeof(*r));
     char line[600];
 
+    unsigned ccont = 0, scont = 0; /* the side's last chunk was partial */
+
     f->room_c = f->room_s = 100000;
     relay_init(r, &fake_ops, f, tc->mode);
+    if (tc->strict)
+        relay_set_bare_mode(r, SMTP_BARE_STRICT);
     for (int i = 0; i < STEPS_MAX && tc->steps[i].in; i++) {
         const struct step *st = &tc->steps[i];
-        int waited;
+        int waited = 0;
         f->lc = f->ls = 0;
         f->to_c[0] = f->to_s[0] = 0;
         if (strcmp(st->in, "TLS") == 0) {
             relay_tls_done(r, 1, 1);
-            waited = 0;
-        } else if (strncmp(st->in, "C+:", 3) == 0) {
+        } else if (strncmp(st->in, "room_c ", 7) == 0) {
+            f->room_c = (size_t)atoi(st->in + 7);
+        } else if (strcmp(st->in, "drained") == 0) {
+            relay_client_drained(r);
+        } else if (strncmp(st->in, "C+:", 3) == 0 || strncmp(st->in, "S+:", 3) == 0) {
             snprintf(line, sizeof(line), "%s", st->in + 3);
-            waited = relay_client_line(r, line, strlen(line), CONN_LINE_PARTIAL);
+            if (st->in[0] == 'C') {
+                waited = relay_client_line(r, line, strlen(line), CONN_LINE_PARTIAL | ccont);
+                ccont = CONN_LINE_CONT;
+            } else {
+                waited = relay_server_line(r, line, strlen(line), CONN_LINE_PARTIAL | scont);
+                scont = CONN_LINE_CONT;
+            }
+        } else if (strncmp(st->in, "S$:", 3) == 0) {
+            snprintf(line, sizeof(line), "%s", st->in + 3);
+            waited = relay_server_line(r, line, strlen(line), CONN_LINE_PARTIAL | CONN_LINE_EOF);
+        } else if (strncmp(st->in, "Cn:", 3) == 0) {
+            snprintf(line, sizeof(line), "%s\n", st->in + 3);
+            waited = relay_client_line(r, line, strlen(line), ccont);
+            ccont = 0;
         } else {
             snprintf(line, sizeof(line), "%s\r\n", st->in + 2);
-            waited = st->in[0] == 'C' ? relay_client_line(r, line, strlen(line), 0)
-                                      : relay_server_line(r, line, strlen(line), 0);
+            if (st->in[0] == 'C') {
+                waited = relay_client_line(r, line, strlen(line), ccont);
+                ccont = 0;
+            } else {
+                waited = relay_server_line(r, line, strlen(line), scont);
+                scont = 0;
+            }
         }
         if (waited != st->want_wait)
             fail_msg("step %d (%s): wait %d, want %d", i, st->in, waited, st->want_wait);
@@ -188,6 +268,8 @@ static void test_relay(void **state)
     }
     assert_int_equal(f->finished, tc->finished);
     assert_int_equal(f->messages, tc->messages);
+    assert_int_equal(f->aborted, tc->aborted);
+    assert_string_equal(f->bare, tc->bare ? tc->bare : "");
     free(f);
     free(r);
 }
@@ -233,13 +315,13 @@ static void test_backpressure(void **state)
     relay_init(&r, &fake_ops, f, RELAY_TLS_NONE);
     relay_server_line(&r, "220 mx\r\n", 8, 0);
     f->room_s = 3; /* the MX side is full: the command must wait, untouched */
-    assert_int_equal(relay_client_line(&r, "NOOP\r\n", 6, 0), 1);
+    assert_int_equal(relay_client_line(&r, "NOOP\r\n", 6, 0), RELAY_WAIT_SERVER);
     assert_int_equal(f->ls, 0);
     assert_int_equal(r.npending, 0);
     f->room_s = 100;
     assert_int_equal(relay_client_line(&r, "NOOP\r\n", 6, 0), 0);
     f->room_c = 2; /* the client side is full: the reply waits */
-    assert_int_equal(relay_server_line(&r, "250 ok\r\n", 8, 0), 1);
+    assert_int_equal(relay_server_line(&r, "250 ok\r\n", 8, 0), RELAY_WAIT_CLIENT);
     assert_int_equal(r.npending, 1);
     free(f);
 }
