@@ -66,7 +66,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(wildcard tests/helpers/*.c)
 TEST_HELPER_BINS := $(TEST_HELPERS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
-FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.c)
+FUZZ_SRCS := $(if $(FUZZ_ONLY),$(FUZZ_ONLY:%=tests/fuzz/%_fuzz.c),$(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 30
 
@@ -115,12 +115,17 @@ build/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(LIB_SRCS) $(wildcard lib/*.h)
 
 fuzz: $(FUZZ_BINS)
 
+# FUZZ_RUNS=N runs each target N times instead of FUZZ_SECONDS; FUZZ_ONLY="a b" runs the
+# targets a_fuzz and b_fuzz only. The corpora under tests/fuzz/corpus/ are committed, so
+# every run starts where the last one ended.
 fuzz-run: fuzz
 	@for f in $(FUZZ_BINS); do \
-	    echo "== $$f ($(FUZZ_SECONDS) s)"; \
-	    mkdir -p build/fuzz/corpus/$$(basename $$f); \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus/$$(basename $$f) 2>&1 \
+	    name=$$(basename $$f); corpus=tests/fuzz/corpus/$$name; mkdir -p $$corpus build/fuzz/new/$$name; \
+	    if [ -n "$(FUZZ_RUNS)" ]; then limit="-runs=$(FUZZ_RUNS)"; else limit="-max_total_time=$(FUZZ_SECONDS)"; fi; \
+	    echo "== $$f ($$limit)"; \
+	    $$f $$limit -print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/new/$$name $$corpus 2>&1 \
 	        | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || exit 1; \
+	    $$f -merge=1 $$corpus build/fuzz/new/$$name 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files' || true; \
 	done
 
 # the study's experiments; VARIANT=postfix|proxy, SCALE, ROUNDS, INTERVAL, DRAIN pass through
