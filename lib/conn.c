@@ -252,12 +252,12 @@ static void flush(struct conn *c)
     if (c->out_off == c->out_len) {
         c->out_off = c->out_len = 0;
         ev_io_stop(c->loop, &c->wio);
-        if (c->flags & F_TLS_PENDING) {
-            tls_begin(c);
+        if (c->flags & F_CLOSING) { /* a close wins over a handshake still to start */
+            close_now(c);
             return;
         }
-        if (c->flags & F_CLOSING) {
-            close_now(c);
+        if (c->flags & F_TLS_PENDING) {
+            tls_begin(c);
             return;
         }
         if ((c->flags & F_SHUT_WR) && !(c->flags & F_SHUT_DONE)) {

@@ -59,8 +59,11 @@ int logfile_flush(struct logfile *lf)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
+            /* keep what was not written: the next flush tries again (a full disk frees
+             * up; records of accepted mail must not vanish) */
             lf->write_errors++;
-            lf->len = 0;
+            memmove(lf->buf, lf->buf + off, lf->len - off);
+            lf->len -= off;
             return -1;
         }
         off += (size_t)n;

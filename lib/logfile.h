@@ -27,10 +27,11 @@ int logfile_open(struct logfile *lf, const char *path, struct ev_loop *loop, dou
                  char *err, size_t errlen);
 
 /* logfile_append - add one or more complete lines; returns 0, or -1 if they could not
- * be written (counted in write_errors). */
+ * be taken (the file refuses writes and the buffer is full; counted in write_errors):
+ * lines once taken are never dropped, a failed flush keeps them for the next one. */
 int logfile_append(struct logfile *lf, const char *data, size_t len);
 
-/* logfile_flush - write the buffer out; returns 0 or -1. */
+/* logfile_flush - write the buffer out; returns 0, or -1 with the unwritten rest kept. */
 int logfile_flush(struct logfile *lf);
 
 /* logfile_reopen - flush, close and open the path again (after rotation). */

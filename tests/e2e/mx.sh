@@ -5,7 +5,7 @@ set -euo pipefail
 # shellcheck source=tests/e2e/lib.bash
 . "$(dirname "$0")/lib.bash"
 
-plan 16
+plan 17
 T=$E2E_TMP
 PORT=$(free_port)
 start_daemon "$T/mx.log" "$BIN/mx" --listen "127.0.0.1:$PORT" --hostname mx1.test \
@@ -178,6 +178,38 @@ check "SIGTERM: the open message is accepted, then 421, and mx exits 0" bash -c 
     "grep -q '^250 ' '$T/term.out' && grep -q '^421 4.3.2' '$T/term.out' && [ $TERM_RC -eq 0 ]"
 check "the record of the message accepted during shutdown was flushed" \
     grep -q 'sigterm.1@test' "$T/rec.jsonl"
+
+# SIGTERM while a client stalls its TLS handshake: the process still stops at --grace
+MX4=$(free_port)
+mkdir -p "$T/tls4"
+make_cert "$T/tls4" mx4.test
+start_daemon "$T/mx4.log" "$BIN/mx" --listen "127.0.0.1:$MX4" --hostname mx4.test --grace 1 \
+    --tls-cert "$T/tls4/cert.pem" --tls-key "$T/tls4/key.pem"
+MX4_PID=$DAEMON_PID
+wait_port 127.0.0.1 "$MX4"
+python3 - "$MX4" >"$T/stall.out" 2>&1 <<'P' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 10)
+f = s.makefile("rb")
+f.readline()
+s.sendall(b"EHLO c\r\n")
+while f.readline()[3:4] == b"-":
+    pass
+s.sendall(b"STARTTLS\r\n")
+print(f.readline().decode().strip())
+s.sendall(b"\x16\x03\x01\x02\x00\x01")  # half a ClientHello, then silence
+time.sleep(6)
+P
+STALL=$!
+sleep 1
+t0=$(date +%s%N)
+kill -TERM "$MX4_PID"
+rc=0
+wait "$MX4_PID" || rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+wait "$STALL" || true
+check "SIGTERM during a stalled TLS handshake: mx exits 0 within --grace 1 (${ms} ms)" \
+    bash -c "grep -q '^220 ' '$T/stall.out' && [ $rc -eq 0 ] && [ $ms -lt 2500 ]"
 
 # limits and timeouts, on a second mx
 PORT2=$(free_port)
