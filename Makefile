@@ -21,7 +21,7 @@ endif
 
 ENTRY_GOALS := all test fuzz fuzz-run bench plot deps-check lint \
                scenario-congestion scenario-congestion-bulk scenario-resource \
-               scenario-concurrent scenario-all
+               scenario-concurrent scenario-faults scenario-all
 
 ifndef HARNESS_DEPS_DONE
 # ---- entry: install dependencies, then run the real goal in a fresh make -------------
@@ -69,6 +69,7 @@ TEST_HELPER_BINS := $(TEST_HELPERS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 FUZZ_SRCS := $(if $(FUZZ_ONLY),$(FUZZ_ONLY:%=tests/fuzz/%_fuzz.c),$(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 30
+FUZZ_EXTRA_fault := scenarios/fault.c  # a program's own parser, fuzzed with the library
 
 all: $(PROG_BINS)
 
@@ -94,11 +95,14 @@ $(PROG_BINS):
 
 $(BUILD)/tests/%_test: $(BUILD)/tests/unit/%_test.o $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(LIBA),$^) $(LIBA) $(CMOCKA_LIBS) $(PKG_LIBS)
 
 $(BUILD)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-missing-field-initializers $(CMOCKA_CFLAGS) -Itests/unit $(DEPFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) -Wno-missing-field-initializers $(CMOCKA_CFLAGS) -Itests/unit -Iscenarios $(DEPFLAGS) -c $< -o $@
+
+# a program's own module, tested on its own: its object is linked in beside the library
+$(BUILD)/tests/fault_test: $(BUILD)/scenarios/fault.o
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(LIBA)
 	@mkdir -p $(dir $@)
@@ -108,10 +112,10 @@ test: all $(UNIT_BINS) $(TEST_HELPER_BINS)
 	@BUILD=$(BUILD) BIN=$(BIN) SANITIZE=$(SANITIZE) tests/run.sh
 
 # libFuzzer targets: clang, with ASan and UBSan, the library compiled in.
-build/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(LIB_SRCS) $(wildcard lib/*.h)
+build/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(LIB_SRCS) $(wildcard lib/*.h scenarios/*.c scenarios/*.h)
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	    -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Ilib -Iscenarios $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    -o $@ $< $(LIB_SRCS) $(FUZZ_EXTRA_$*) $(PKG_LIBS)
 
 fuzz: $(FUZZ_BINS)
 
@@ -129,7 +133,7 @@ fuzz-run: fuzz
 	done
 
 # the study's experiments; VARIANT=postfix|proxy, SCALE, ROUNDS, INTERVAL, DRAIN pass through
-scenario-congestion scenario-congestion-bulk scenario-resource scenario-concurrent: all
+scenario-congestion scenario-congestion-bulk scenario-resource scenario-concurrent scenario-faults: all
 	scenarios/run scenarios/$(@:scenario-%=%).conf
 
 scenario-all: scenario-congestion scenario-congestion-bulk scenario-resource scenario-concurrent
@@ -148,7 +152,7 @@ lint:
 	@out=$$(bash tests/e2e/shellcheck.sh); echo "$$out" | grep -v '^ok '; ! echo "$$out" | grep -q '^not ok'
 
 .PHONY: all test fuzz fuzz-run lint bench plot scenario-all scenario-congestion scenario-congestion-bulk \
-        scenario-resource scenario-concurrent
+        scenario-resource scenario-concurrent scenario-faults
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

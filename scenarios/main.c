@@ -11,6 +11,7 @@
 #include "json.h"
 #include "kv.h"
 #include "load.h"
+#include "fault.h"
 #include "sink.h"
 
 #define SC_HOSTS_MAX 9
@@ -41,6 +42,8 @@ struct scenario {
     char relay[SC_SETTINGS_MAX][SC_TEXT_MAX], msa_settings[SC_SETTINGS_MAX][SC_TEXT_MAX];
     struct sc_msa msa[SC_HOSTS_MAX + 1];
     struct sc_mx mx[SC_HOSTS_MAX + 1];
+    unsigned nfaults;
+    struct fault faults[FAULT_MAX];
     const char *section;
 };
 
@@ -143,6 +146,13 @@ static int entry(void *arg, const char *section, const char *key, const char *va
     if (strcmp(key, "description") == 0) {
         snprintf(s->description, sizeof(s->description), "%s", value);
         return 0;
+    }
+    if (strcmp(key, "fault") == 0) {
+        if (s->nfaults >= FAULT_MAX) {
+            snprintf(err, errlen, "more than %d faults", FAULT_MAX);
+            return -1;
+        }
+        return fault_parse(value, SC_HOSTS_MAX, &s->faults[s->nfaults++], err, errlen);
     }
     struct {
         const char *key;
@@ -304,6 +314,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "scenario: %s: no [msaN] section sends anything\n", file);
         return 2;
     }
+    for (unsigned k = 0; k < s.nfaults; k++)
+        if (s.faults[k].action == FAULT_STOP_MX && s.faults[k].mx > s.mxs) {
+            fprintf(stderr, "scenario: %s: fault stop-mx mx%u but mxs = %u\n", file, s.faults[k].mx, s.mxs);
+            return 2;
+        }
 
     /* the schedule, and the planned total */
     unsigned long long total = 0;
@@ -354,6 +369,13 @@ int main(int argc, char **argv)
             fputc(' ', f);
             shq(f, s.msa_settings[k]);
         }
+        fputs(" )\nSC_FAULTS=(", f);
+        for (unsigned k = 0; k < s.nfaults; k++) {
+            char text[FAULT_TEXT_MAX];
+            fault_format(&s.faults[k], text, sizeof(text));
+            fputc(' ', f);
+            shq(f, text);
+        }
         fputs(" )\n", f);
         for (unsigned i = 1; i <= s.mxs; i++) {
             fprintf(f, "SC_MX%u_TARPIT=", i);
@@ -390,6 +412,13 @@ int main(int argc, char **argv)
         json_array_begin(&w, "relay_settings");
         for (unsigned k = 0; k < s.nrelay; k++)
             json_cstr(&w, NULL, s.relay[k]);
+        json_array_end(&w);
+        json_array_begin(&w, "faults");
+        for (unsigned k = 0; k < s.nfaults; k++) {
+            char text[FAULT_TEXT_MAX];
+            fault_format(&s.faults[k], text, sizeof(text));
+            json_cstr(&w, NULL, text);
+        }
         json_array_end(&w);
         json_end(&w);
         fwrite(w.buf, 1, w.len, f);

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# scenarios.sh - quick forms of the four scenarios, both variants, on real labs (root):
+# scenarios.sh - quick forms of the scenarios, both variants, on real labs (root):
 # the accounting holds (0 lost, 0 duplicates); congestion shows the study's finding,
 # counted so that undelivered mail is never taken for fast mail; the relay's disk writes
-# per message are many times the proxy's; a broken scenario file names file and line.
+# per message are many times the proxy's; with faults injected (agg killed, an MX down,
+# loss, a full disk) the proxy loses and duplicates nothing; a broken scenario file
+# names file and line.
 set -euo pipefail
 # shellcheck source=tests/e2e/lib.bash
 . "$(dirname "$0")/lib.bash"
 
-plan 8
-lab_tests_or_skip 8 scenario
+plan 10
+lab_tests_or_skip 10 scenario
 T=$E2E_TMP
 chmod 755 "$T"
 export RESULTS="$T/runs" LAB_PREFIX="sc$$" BIN
@@ -86,6 +88,32 @@ if quick concurrent SCALE=0.01 DRAIN=120; then
     check "concurrent (SCALE=0.01): accounting holds" accounting "$RUN"
 else
     not_ok "concurrent runs" "$(tail -n 20 "$T/concurrent.out")"
+fi
+
+if quick faults; then
+    check "faults: the proxy delivers every message, 0 lost, 0 duplicates; the relay's accounting holds" \
+        python3 - "$RUN" <<'P'
+import json, os, sys
+for v in ("postfix", "proxy"):
+    a = json.load(open(os.path.join(sys.argv[1], v, "summary.json")))["accounting"]
+    print("#", v, a)
+    assert a["lost"] == 0 and a["duplicates"] == 0, (v, a)
+    if v == "proxy":
+        assert a["delivered"] == a["submitted"], a
+P
+    check "faults: every fault was injected and mended in both variants" python3 - "$RUN" <<'P'
+import os, sys
+for v in ("postfix", "proxy"):
+    log = open(os.path.join(sys.argv[1], v, "faults.log")).read()
+    for want in ("kill-agg: kill -9", "kill-agg: agg restarted", "stop-mx: mx2 stopped", "stop-mx: mx2 started",
+                 "loss: 30 %", "loss: wan link clean again", "disk-full: "):
+        assert want in log, (v, want, log)
+    if v == "postfix":
+        assert "disk-full: room again" in log, log
+P
+else
+    not_ok "faults runs" "$(tail -n 20 "$T/faults.out")"
+    not_ok "faults: faults injected" "the run failed"
 fi
 
 printf 'name = broken\nrounds = 3\n[msa1]\nmx = mx1\nmesages = 10\n' >"$T/broken.conf"
