@@ -3,7 +3,10 @@
   probe.py rtt HOST:PORT N        N sequential NOOP round trips on one SMTP session;
                                   prints p50 and p99 in microseconds
   probe.py idle HOST:PORT N PID   opens N SMTP sessions that stay idle after the
-                                  greeting; prints N and PID's RSS (KiB) before and with them"""
+                                  greeting; prints N and PID's RSS (KiB) before and with them
+  probe.py busy HOST:PORT N PID   opens N SMTP sessions at once and sends one message in
+                                  each while all are open; prints N, the messages that got
+                                  250, and PID's RSS (KiB) before and at the peak"""
 import socket
 import sys
 import time
@@ -67,10 +70,40 @@ def idle(target, n, pid):
         s.close()
 
 
+def busy(target, n, pid):
+    """N concurrent sessions, each MAIL, RCPT, DATA and a message, all in flight at once."""
+    before = rss_kib(pid)
+    socks = [socket.create_connection(addr(target), 30) for _ in range(n)]
+    files = [s.makefile("rb") for s in socks]
+    for i, f in enumerate(files):
+        if reply(f) != 220:
+            sys.exit("probe: session %d of %d got no 220 greeting" % (i + 1, n))
+    for s in socks:
+        s.sendall(b"EHLO bench.test\r\n")
+    for f in files:
+        reply(f)
+    for i, s in enumerate(socks):
+        s.sendall(b"MAIL FROM:<a@msa1.test>\r\nRCPT TO:<u@mx1.test>\r\nDATA\r\n")
+    for i, f in enumerate(files):
+        if (reply(f), reply(f), reply(f)) != (250, 250, 354):
+            sys.exit("probe: session %d of %d: MAIL, RCPT or DATA refused" % (i + 1, n))
+    peak = rss_kib(pid)  # every session open, every message in flight
+    for i, s in enumerate(socks):
+        s.sendall(b"Message-ID: <busy.%d@bench.test>\r\nSubject: busy\r\n\r\n%s\r\n.\r\n" % (i, b"x" * 800))
+    ok = sum(1 for f in files if reply(f) == 250)
+    for s in socks:
+        s.sendall(b"QUIT\r\n")
+    for s in socks:
+        s.close()
+    print("%d %d %d %d" % (n, ok, before, peak))
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "rtt":
         rtt(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) == 5 and sys.argv[1] == "idle":
         idle(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif len(sys.argv) == 5 and sys.argv[1] == "busy":
+        busy(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:
         sys.exit(__doc__)

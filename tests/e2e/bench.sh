@@ -20,6 +20,7 @@ check "make bench QUICK=1 runs to the end" \
 complete() {
     local want=(tput_1_direct tput_1_proxy tput_1_haproxy tput_100_direct tput_100_proxy tput_100_haproxy
         cpu_1_proxy cpu_100_proxy cpu_1_haproxy rss_peak_proxy idle_kib_per_session_proxy
+        busy_kib_per_session_proxy busy_delivered
         rtt_p50_proxy rtt_p99_proxy rtt_p50_direct tput_proxy_tls tput_proxy_plain
         tput_1_mx tput_1_smtp-sink tput_mua tput_100_smtp-source collect_records
         "proxy / HAProxy, 1 msg/conn" "proxy / direct, 100 msgs/conn" "proxy KiB per idle session"
