@@ -127,8 +127,9 @@ fuzz-run: fuzz
 	    name=$$(basename $$f); corpus=tests/fuzz/corpus/$$name; mkdir -p $$corpus build/fuzz/new/$$name; \
 	    if [ -n "$(FUZZ_RUNS)" ]; then limit="-runs=$(FUZZ_RUNS)"; else limit="-max_total_time=$(FUZZ_SECONDS)"; fi; \
 	    echo "== $$f ($$limit)"; \
-	    $$f $$limit -print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/new/$$name $$corpus 2>&1 \
-	        | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || exit 1; \
+	    $$f $$limit -print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/new/$$name $$corpus \
+	        >build/fuzz/$$name.log 2>&1 || { grep -A30 -E 'ERROR|SUMMARY' build/fuzz/$$name.log; exit 1; }; \
+	    grep -E 'stat::number_of_executed_units' build/fuzz/$$name.log; \
 	    $$f -merge=1 $$corpus build/fuzz/new/$$name 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files' || true; \
 	done
 
