@@ -29,7 +29,6 @@
 struct proxy_session {
     struct proxy *p;
     uint64_t id;
-    struct conn client, server;
     int open_conns;  /* conns not yet reported closed */
     int connected;   /* the MX accepted our connection */
     int has_server;  /* the server conn exists (its socket could be made) */
@@ -42,6 +41,10 @@ struct proxy_session {
     char client_text[ADDR_TEXT_MAX], dst_text[ADDR_TEXT_MAX], out_text[ADDR_TEXT_MAX];
     char mx_name[128]; /* from the MX's greeting, for SNI and verification */
     struct proxy_session *next, *prev;
+    /* last: conn_init/conn_connect set every field of a conn but its buffers, which
+     * need no zeroing; everything before them is zeroed at accept, so an idle session
+     * makes resident only the pages it uses */
+    struct conn client, server;
 };
 
 int proxy_original_dst(const struct proxy *p, int fd, struct sockaddr_storage *dst, socklen_t *len)
@@ -575,11 +578,12 @@ void proxy_accept(void *ctx, int fd, const struct sockaddr_storage *peer, int in
         refuse(fd, "421 4.3.0 proxy: the destination is the proxy itself\r\n");
         return;
     }
-    struct proxy_session *s = calloc(1, sizeof(*s));
+    struct proxy_session *s = malloc(sizeof(*s));
     if (s == NULL) {
         refuse(fd, "421 4.3.0 proxy: out of memory\r\n");
         return;
     }
+    memset(s, 0, offsetof(struct proxy_session, client));
     s->p = p;
     s->id = ++p->sessions_total;
     s->start_us = clock_realtime_us();
