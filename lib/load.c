@@ -6,8 +6,8 @@
 #include "addr.h"
 #include "kv.h"
 #include "load.h"
+#include "numparse.h"
 #include "rfc5322_date.h"
-#include "sink.h"
 
 void load_schedule_init(struct load_schedule *s)
 {
@@ -64,7 +64,7 @@ int load_target_set(struct load_target *t, const char *key, const char *value, c
         t->nlist = 0;
         t->messages = 0;
         for (char *p = strtok_r(buf, ", ", &save); p; p = strtok_r(NULL, ", ", &save)) {
-            if (t->nlist >= LOAD_ROUND_LIST_MAX || sink_parse_u64(p, 100000000, &u) != 0 || u == 0) {
+            if (t->nlist >= LOAD_ROUND_LIST_MAX || numparse_u64(p, 100000000, &u) != 0 || u == 0) {
                 snprintf(err, errlen, "messages '%s': up to %d whole numbers from 1, comma-separated",
                          value, LOAD_ROUND_LIST_MAX);
                 return -1;
@@ -77,7 +77,7 @@ int load_target_set(struct load_target *t, const char *key, const char *value, c
     }
     if (strcmp(key, "messages") == 0 || strcmp(key, "sessions") == 0 ||
         strcmp(key, "rounds") == 0) {
-        if (sink_parse_u64(value, 100000000, &u) != 0 || u == 0) {
+        if (numparse_u64(value, 100000000, &u) != 0 || u == 0) {
             snprintf(err, errlen, "%s '%s': expected a whole number from 1", key, value);
             return -1;
         }
@@ -93,7 +93,7 @@ int load_target_set(struct load_target *t, const char *key, const char *value, c
     }
     if (strcmp(key, "interval") == 0 || strcmp(key, "start") == 0) {
         double v;
-        if (sink_parse_double(value, 0, 86400, &v) != 0) {
+        if (numparse_double(value, 0, 86400, &v) != 0) {
             snprintf(err, errlen, "%s '%s': expected seconds", key, value);
             return -1;
         }
@@ -104,7 +104,7 @@ int load_target_set(struct load_target *t, const char *key, const char *value, c
         return 0;
     }
     if (strcmp(key, "size") == 0) {
-        if (sink_parse_u64(value, LOAD_SIZE_MAX, &u) != 0) {
+        if (numparse_u64(value, LOAD_SIZE_MAX, &u) != 0) {
             snprintf(err, errlen, "size '%s': expected body bytes up to %u", value, LOAD_SIZE_MAX);
             return -1;
         }

@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "maildir.h"
+#include "numparse.h"
 #include "received.h"
 #include "rfc5322_date.h"
 #include "sink.h"
@@ -29,32 +30,6 @@ void sink_options_init(struct sink_options *o)
     o->max_size = SINK_DEFAULT_MAX_SIZE;
     o->idle_timeout = SINK_DEFAULT_IDLE;
     o->grace = SINK_DEFAULT_GRACE;
-}
-
-int sink_parse_double(const char *arg, double min, double max, double *out)
-{
-    char *end;
-
-    errno = 0;
-    double v = strtod(arg, &end);
-    if (errno || end == arg || *end || !isfinite(v) || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int sink_parse_u64(const char *arg, uint64_t max, uint64_t *out)
-{
-    char *end;
-
-    if (arg[0] < '0' || arg[0] > '9')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(arg, &end, 10);
-    if (errno || *end || v > max)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 int sink_option(struct sink_options *o, int opt, const char *arg, char *err, size_t errlen)
@@ -81,32 +56,32 @@ int sink_option(struct sink_options *o, int opt, const char *arg, char *err, siz
     case SINK_OPT_TLS_CERT: o->tls_cert = arg; return 1;
     case SINK_OPT_TLS_KEY: o->tls_key = arg; return 1;
     case SINK_OPT_MAX_SIZE:
-        if (sink_parse_u64(arg, UINT64_MAX, &o->max_size) != 0) {
+        if (numparse_u64(arg, UINT64_MAX, &o->max_size) != 0) {
             snprintf(err, errlen, "--max-size '%s': expected bytes (0: no limit)", arg);
             return -1;
         }
         return 1;
     case SINK_OPT_MAX_CONNS:
-        if (sink_parse_u64(arg, 10000000, &u) != 0) {
+        if (numparse_u64(arg, 10000000, &u) != 0) {
             snprintf(err, errlen, "--max-conns '%s': expected a count (0: no limit)", arg);
             return -1;
         }
         o->max_conns = (unsigned)u;
         return 1;
     case SINK_OPT_STATS_INTERVAL:
-        if (sink_parse_double(arg, 0, 86400, &o->stats_interval) != 0) {
+        if (numparse_double(arg, 0, 86400, &o->stats_interval) != 0) {
             snprintf(err, errlen, "--stats-interval '%s': expected seconds (0: off)", arg);
             return -1;
         }
         return 1;
     case SINK_OPT_IDLE_TIMEOUT:
-        if (sink_parse_double(arg, 0.001, 86400, &o->idle_timeout) != 0) {
+        if (numparse_double(arg, 0.001, 86400, &o->idle_timeout) != 0) {
             snprintf(err, errlen, "--idle-timeout '%s': expected seconds > 0", arg);
             return -1;
         }
         return 1;
     case SINK_OPT_GRACE:
-        if (sink_parse_double(arg, 0, 86400, &o->grace) != 0) {
+        if (numparse_double(arg, 0, 86400, &o->grace) != 0) {
             snprintf(err, errlen, "--grace '%s': expected seconds", arg);
             return -1;
         }

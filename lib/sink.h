@@ -106,8 +106,5 @@ int sink_run(struct sink *k);
 /* sink_record_format - the JSON record of the message s is accepting, into w. */
 int sink_record_format(struct json_writer *w, const struct smtp_session *s, const char *hostname);
 
-/* sink_parse_double / sink_parse_u64 - strict number parsing for options. */
-int sink_parse_double(const char *arg, double min, double max, double *out);
-int sink_parse_u64(const char *arg, uint64_t max, uint64_t *out);
 
 #endif

@@ -17,7 +17,7 @@
 
 #include "clock.h"
 #include "load.h"
-#include "sink.h"
+#include "numparse.h"
 #include "stats.h"
 
 #define MUA_THREADS_MAX 8192      /* sessions running at once */
@@ -305,7 +305,7 @@ int main(int argc, char **argv)
         case O_EHLO: mua.ehlo = optarg; break;
         case O_CTIMEOUT:
         case O_TIMEOUT:
-            if (sink_parse_double(optarg, 0.001, 86400, opt == O_CTIMEOUT ? &mua.connect_timeout : &mua.timeout) != 0) {
+            if (numparse_double(optarg, 0.001, 86400, opt == O_CTIMEOUT ? &mua.connect_timeout : &mua.timeout) != 0) {
                 fprintf(stderr, "mua: --%s '%s': expected seconds\n",
                         opt == O_CTIMEOUT ? "connect-timeout" : "timeout", optarg);
                 return 2;

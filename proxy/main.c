@@ -13,8 +13,8 @@
 
 #include "addr.h"
 #include "conn.h"
+#include "numparse.h"
 #include "proxy.h"
-#include "sink.h"
 #include "tls.h"
 
 static struct proxy proxy;
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
             }
             break;
         case O_MAX_SESSIONS:
-            if (sink_parse_u64(optarg, 10000000, &u) != 0) {
+            if (numparse_u64(optarg, 10000000, &u) != 0) {
                 fprintf(stderr, "proxy: --max-sessions '%s': expected a count\n", optarg);
                 return 2;
             }
@@ -190,7 +190,7 @@ int main(int argc, char **argv)
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
-        if (t && sink_parse_double(optarg, 0.001, 86400, t) != 0) {
+        if (t && numparse_double(optarg, 0.001, 86400, t) != 0) {
             fprintf(stderr, "proxy: %s '%s': expected seconds\n", argv[optind - 1], optarg);
             return 2;
         }

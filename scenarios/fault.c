@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fault.h"
-#include "sink.h"
+#include "numparse.h"
 
 #define FAULT_WORDS 6
 
@@ -26,7 +26,7 @@ static int words(char *text, char *w[FAULT_WORDS])
 
 static int seconds(const char *text, double *out, const char *what, char *err, size_t errlen)
 {
-    if (sink_parse_double(text, 0, 86400, out) != 0) {
+    if (numparse_double(text, 0, 86400, out) != 0) {
         snprintf(err, errlen, "%s '%s': expected seconds", what, text);
         return -1;
     }
@@ -76,7 +76,7 @@ int fault_parse(const char *text, unsigned mxs, struct fault *f, char *err, size
             snprintf(err, errlen, "loss link '%s': expected lan (MSAs to agg) or wan (agg to MXs)", w[2]);
             return -1;
         }
-        if (sink_parse_u64(w[3], 100, &pct) != 0 || pct == 0) {
+        if (numparse_u64(w[3], 100, &pct) != 0 || pct == 0) {
             snprintf(err, errlen, "loss '%s': expected a percentage, 1..100", w[3]);
             return -1;
         }

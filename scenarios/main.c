@@ -12,7 +12,7 @@
 #include "kv.h"
 #include "load.h"
 #include "fault.h"
-#include "sink.h"
+#include "numparse.h"
 
 #define SC_HOSTS_MAX 9
 #define SC_SETTINGS_MAX 32
@@ -110,7 +110,7 @@ static int entry(void *arg, const char *section, const char *key, const char *va
             return 0;
         }
         if (strcmp(key, "sessions") == 0) {
-            if (sink_parse_u64(value, 100000, &u) != 0 || u == 0) {
+            if (numparse_u64(value, 100000, &u) != 0 || u == 0) {
                 snprintf(err, errlen, "sessions '%s': expected 1..100000", value);
                 return -1;
             }
@@ -162,7 +162,7 @@ static int entry(void *arg, const char *section, const char *key, const char *va
                   {"rounds", &s->rounds, 1, 100000}, {"sessions", &s->sessions, 1, 100000}};
     for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++)
         if (strcmp(key, counts[k].key) == 0) {
-            if (sink_parse_u64(value, counts[k].hi, &u) != 0 || u < counts[k].lo) {
+            if (numparse_u64(value, counts[k].hi, &u) != 0 || u < counts[k].lo) {
                 snprintf(err, errlen, "%s '%s': expected %llu..%llu", key, value,
                          (unsigned long long)counts[k].lo, (unsigned long long)counts[k].hi);
                 return -1;
@@ -171,14 +171,14 @@ static int entry(void *arg, const char *section, const char *key, const char *va
             return 0;
         }
     if (strcmp(key, "interval") == 0 || strcmp(key, "drain") == 0) {
-        if (sink_parse_double(value, 0, 86400, key[0] == 'i' ? &s->interval : &s->drain) != 0) {
+        if (numparse_double(value, 0, 86400, key[0] == 'i' ? &s->interval : &s->drain) != 0) {
             snprintf(err, errlen, "%s '%s': expected seconds", key, value);
             return -1;
         }
         return 0;
     }
     if (strcmp(key, "size") == 0) {
-        if (sink_parse_u64(value, LOAD_SIZE_MAX, &u) != 0) {
+        if (numparse_u64(value, LOAD_SIZE_MAX, &u) != 0) {
             snprintf(err, errlen, "size '%s': expected body bytes", value);
             return -1;
         }
@@ -186,7 +186,7 @@ static int entry(void *arg, const char *section, const char *key, const char *va
         return 0;
     }
     if (strcmp(key, "seed") == 0) {
-        if (sink_parse_u64(value, UINT64_MAX, &s->seed) != 0) {
+        if (numparse_u64(value, UINT64_MAX, &s->seed) != 0) {
             snprintf(err, errlen, "seed '%s': expected a whole number", value);
             return -1;
         }
@@ -250,7 +250,7 @@ int main(int argc, char **argv)
         switch (opt) {
         case 'f': file = optarg; break;
         case 's':
-            if (sink_parse_double(optarg, 1e-6, 1e6, &scale) != 0) {
+            if (numparse_double(optarg, 1e-6, 1e6, &scale) != 0) {
                 fprintf(stderr, "scenario: SCALE '%s': expected a positive number\n", optarg);
                 return 2;
             }

@@ -13,11 +13,11 @@
 #include "kv.h"
 #include "logfile.h"
 #include "sink.h"
-#include "tarpit_policy.h"
+#include "policy.h"
 
 #define OPT_CONFIG 3000
 #define OPT_EVENTS 3001
-#define OPT_POLICY 4000 /* + index into policy_keys */
+#define OPT_POLICY 4000 /* + index into the policy keys built from global_keys and stage_prefixes */
 #define POLICY_ARGS_MAX 256
 
 static const char *const global_keys[] = {

@@ -1,12 +1,12 @@
-/* tarpit_policy - how the tarpit pushes back. Pure and seeded: every random choice
+/* policy - how the tarpit pushes back. Pure and seeded: every random choice
  * comes from one splitmix64 stream, every time comes from the caller. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sink.h"
-#include "tarpit_policy.h"
+#include "numparse.h"
+#include "policy.h"
 
 /* ---- random numbers ------------------------------------------------------------------ */
 
@@ -52,8 +52,8 @@ int delay_spec_parse(const char *text, struct delay_spec *d, char *err, size_t e
             return -1;
         }
         *colon = 0;
-        if (sink_parse_double(buf + 5, 0, DELAY_MAX, &d->a) != 0 ||
-            sink_parse_double(colon + 1, 0, 99, &pct) != 0) {
+        if (numparse_double(buf + 5, 0, DELAY_MAX, &d->a) != 0 ||
+            numparse_double(colon + 1, 0, 99, &pct) != 0) {
             snprintf(err, errlen, "'%s': expected odds:SECONDS:PERCENT (percent 0..99)", text);
             return -1;
         }
@@ -64,15 +64,15 @@ int delay_spec_parse(const char *text, struct delay_spec *d, char *err, size_t e
     dash = strchr(buf, '-');
     if (dash && dash != buf) {
         *dash = 0;
-        if (sink_parse_double(buf, 0, DELAY_MAX, &d->a) != 0 ||
-            sink_parse_double(dash + 1, 0, DELAY_MAX, &d->b) != 0 || d->b < d->a) {
+        if (numparse_double(buf, 0, DELAY_MAX, &d->a) != 0 ||
+            numparse_double(dash + 1, 0, DELAY_MAX, &d->b) != 0 || d->b < d->a) {
             snprintf(err, errlen, "'%s': expected MIN-MAX seconds with MIN <= MAX", text);
             return -1;
         }
         d->kind = DELAY_UNIFORM;
         return 0;
     }
-    if (sink_parse_double(buf, 0, DELAY_MAX, &d->a) != 0) {
+    if (numparse_double(buf, 0, DELAY_MAX, &d->a) != 0) {
         snprintf(err, errlen, "'%s': expected SECONDS, MIN-MAX or odds:SECONDS:PERCENT", text);
         return -1;
     }
@@ -120,14 +120,14 @@ static int stage_from(const char *name, size_t len)
 
 static int parse_prob(const char *v, double *out)
 {
-    return sink_parse_double(v, 0, 1, out);
+    return numparse_double(v, 0, 1, out);
 }
 
 static int parse_count(const char *v, uint64_t max, unsigned *out)
 {
     uint64_t u;
 
-    if (sink_parse_u64(v, max, &u) != 0)
+    if (numparse_u64(v, max, &u) != 0)
         return -1;
     *out = (unsigned)u;
     return 0;
@@ -189,8 +189,8 @@ int tarpit_config_set(struct tarpit_config *c, const char *key, const char *valu
         slash = strchr(buf, '/');
         if (slash)
             *slash = 0;
-        if (sink_parse_u64(buf, 65536, &u) != 0 ||
-            (slash && sink_parse_double(slash + 1, 0.001, 3600, &c->stutter_interval) != 0)) {
+        if (numparse_u64(buf, 65536, &u) != 0 ||
+            (slash && numparse_double(slash + 1, 0.001, 3600, &c->stutter_interval) != 0)) {
             snprintf(err, errlen, "stutter '%s': expected BYTES/SECONDS, e.g. 1/1", value);
             return -1;
         }
@@ -254,21 +254,21 @@ int tarpit_config_set(struct tarpit_config *c, const char *key, const char *valu
             return 0;
         }
     if (strcmp(key, "rate-window") == 0) {
-        if (sink_parse_double(value, 0.001, 86400, &c->rate_window) != 0) {
+        if (numparse_double(value, 0.001, 86400, &c->rate_window) != 0) {
             snprintf(err, errlen, "rate-window '%s': expected seconds > 0", value);
             return -1;
         }
         return 0;
     }
     if (strcmp(key, "accept-rate") == 0) {
-        if (sink_parse_double(value, 0, 1e9, &c->accept_rate) != 0) {
+        if (numparse_double(value, 0, 1e9, &c->accept_rate) != 0) {
             snprintf(err, errlen, "accept-rate '%s': expected messages per second (0: off)", value);
             return -1;
         }
         return 0;
     }
     if (strcmp(key, "seed") == 0) {
-        if (sink_parse_u64(value, UINT64_MAX, &c->seed) != 0) {
+        if (numparse_u64(value, UINT64_MAX, &c->seed) != 0) {
             snprintf(err, errlen, "seed '%s': expected a whole number", value);
             return -1;
         }
@@ -457,7 +457,7 @@ void tarpit_disconnect(struct tarpit *t, const char *addr)
         c->conns--;
 }
 
-/* fail_text - the preset's (or literal) reply for a failure at stage. */
+/* fail_reply - the preset's (or literal) reply for a failure at stage. */
 static void fail_reply(const struct tarpit_config *cfg, enum smtp_stage stage, int temp,
                        struct smtp_decision *d)
 {
