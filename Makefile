@@ -55,21 +55,25 @@ LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIBA := $(BUILD)/libharness.a
 
-# A program is a directory with a main.c; mx/ holds two: mx (main.c, mx_*.c) and
-# collect (collect_main.c, collect_*.c).
+# A program is a directory with a main.c and its own modules; mx/ holds two: mx
+# (main.c) and collect (collect_*.c with the JSON reader and latency modules).
 PROG_NAMES := $(foreach p,proxy mua mx tarpit,$(if $(wildcard $(p)/main.c),$(p))) \
               $(if $(wildcard mx/collect_main.c),collect) $(if $(wildcard scenarios/main.c),scenario)
+COLLECT_SRCS := $(wildcard mx/collect_*.c) mx/json_read.c mx/latency.c
 PROG_BINS := $(PROG_NAMES:%=$(BIN)/%)
 
 UNIT_SRCS := $(wildcard tests/unit/*_test.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
-TEST_HELPERS := $(wildcard tests/helpers/*.c)
-TEST_HELPER_BINS := $(TEST_HELPERS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
 FUZZ_SRCS := $(if $(FUZZ_ONLY),$(FUZZ_ONLY:%=tests/fuzz/%_fuzz.c),$(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 30
-FUZZ_EXTRA_fault := scenarios/fault.c  # a program's own parser, fuzzed with the library
+# a program's own parsers, fuzzed with the library
+FUZZ_EXTRA_fault := scenarios/fault.c
+FUZZ_EXTRA_relay := proxy/relay.c proxy/smtp_reply.c
+FUZZ_EXTRA_smtp_reply := proxy/smtp_reply.c
+FUZZ_EXTRA_json_read := mx/json_read.c
+PROG_INCLUDES := -Iproxy -Itarpit -Iscenarios -Imx
 
 all: $(PROG_BINS)
 
@@ -82,8 +86,8 @@ $(LIBA): $(LIB_OBJS)
 	ar rcs $@ $^
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
-$(BIN)/mx: $(call objs,$(wildcard mx/main.c mx/mx_*.c)) $(LIBA)
-$(BIN)/collect: $(call objs,$(wildcard mx/collect_main.c mx/collect_*.c)) $(LIBA)
+$(BIN)/mx: $(call objs,mx/main.c) $(LIBA)
+$(BIN)/collect: $(call objs,$(COLLECT_SRCS)) $(LIBA)
 $(BIN)/proxy: $(call objs,$(wildcard proxy/*.c)) $(LIBA)
 $(BIN)/mua: $(call objs,$(wildcard mua/*.c)) $(LIBA)
 $(BIN)/tarpit: $(call objs,$(wildcard tarpit/*.c)) $(LIBA)
@@ -99,22 +103,23 @@ $(BUILD)/tests/%_test: $(BUILD)/tests/unit/%_test.o $(LIBA)
 
 $(BUILD)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-missing-field-initializers $(CMOCKA_CFLAGS) -Itests/unit -Iscenarios $(DEPFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) -Wno-missing-field-initializers $(CMOCKA_CFLAGS) -Itests/unit $(PROG_INCLUDES) $(DEPFLAGS) -c $< -o $@
 
-# a program's own module, tested on its own: its object is linked in beside the library
+# a program's own modules, tested on their own: their objects are linked in beside the library
 $(BUILD)/tests/fault_test: $(BUILD)/scenarios/fault.o
+$(BUILD)/tests/relay_test: $(BUILD)/proxy/relay.o $(BUILD)/proxy/smtp_reply.o
+$(BUILD)/tests/smtp_reply_test: $(BUILD)/proxy/smtp_reply.o
+$(BUILD)/tests/policy_test: $(BUILD)/tarpit/policy.o
+$(BUILD)/tests/json_read_test: $(BUILD)/mx/json_read.o
+$(BUILD)/tests/latency_test: $(BUILD)/mx/latency.o
 
-$(BUILD)/tests/helpers/%: tests/helpers/%.c $(LIBA)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
-
-test: all $(UNIT_BINS) $(TEST_HELPER_BINS)
+test: all $(UNIT_BINS)
 	@BUILD=$(BUILD) BIN=$(BIN) SANITIZE=$(SANITIZE) tests/run.sh
 
 # libFuzzer targets: clang, with ASan and UBSan, the library compiled in.
-build/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(LIB_SRCS) $(wildcard lib/*.h scenarios/*.c scenarios/*.h)
+build/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(LIB_SRCS) $(wildcard lib/*.h scenarios/*.[ch] proxy/*.[ch] tarpit/*.[ch] mx/*.[ch])
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -Ilib -Iscenarios $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Ilib $(PROG_INCLUDES) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	    -o $@ $< $(LIB_SRCS) $(FUZZ_EXTRA_$*) $(PKG_LIBS)
 
 fuzz: $(FUZZ_BINS)

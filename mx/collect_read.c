@@ -271,7 +271,9 @@ struct capture {
     char from[256];
 };
 
-/* by_host - the "by" host of the newest Received:, i.e. the MX that stored the message. */
+/* on_field - one header of a stored message: the newest Received: gives the "by" host (the
+ * MX that stored it), the client address and the arrival; the oldest the MSA's time;
+ * Date, Message-ID and the mua's stamp are kept. */
 static void on_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
 {
     struct capture *cap = arg;

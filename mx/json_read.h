@@ -1,7 +1,7 @@
 /* json_read - parse one JSON text into a flat array of tokens (preorder), and read
  * members and values from it. Used by collect to read mx/tarpit records and by tests. */
-#ifndef LIB_JSON_READ_H
-#define LIB_JSON_READ_H
+#ifndef MX_JSON_READ_H
+#define MX_JSON_READ_H
 
 #include <stddef.h>
 #include <stdint.h>

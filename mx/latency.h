@@ -1,8 +1,8 @@
 /* latency - per-message latencies from arrival time, the Received: chain, Date: and the
  * mua's stamp, in the harness's forms (us precision) and the study's header-only forms
  * (1 s resolution). Used by collect. */
-#ifndef LIB_LATENCY_H
-#define LIB_LATENCY_H
+#ifndef MX_LATENCY_H
+#define MX_LATENCY_H
 
 #include <stdint.h>
 

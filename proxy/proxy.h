@@ -13,7 +13,7 @@
 #include "json.h"
 #include "listener.h"
 #include "logfile.h"
-#include "smtp_relay.h"
+#include "relay.h"
 
 enum proxy_log_level { PROXY_LOG_MESSAGES = 0, PROXY_LOG_COMMANDS };
 

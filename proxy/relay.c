@@ -1,4 +1,4 @@
-/* smtp_relay - the transparent proxy's view of one SMTP session.
+/* relay - the transparent proxy's view of one SMTP session.
  * Bytes pass unchanged except where the proxy must act: the EHLO reply (STARTTLS and
  * CHUNKING removed), STARTTLS towards the MX (ours), replies to commands the MX must
  * never see (STARTTLS and BDAT from the client), which the relay answers in order, and
@@ -10,7 +10,7 @@
 
 #include "conn.h"
 #include "line.h"
-#include "smtp_relay.h"
+#include "relay.h"
 #include "smtp_reply.h"
 
 #define VERB_DOT 100 /* a pseudo-verb: the final "." of a message */

@@ -1,10 +1,10 @@
-/* smtp_relay - the transparent proxy's view of one SMTP session: it follows both streams
+/* relay - the transparent proxy's view of one SMTP session: it follows both streams
  * line by line, matches replies to (pipelined) commands, follows DATA so body lines are
  * never taken for commands, hides STARTTLS and CHUNKING from the client, performs
  * STARTTLS towards the MX itself, and reports commands, replies and messages.
  * Pure: all I/O goes through the callbacks, so scripted exchanges can drive it. */
-#ifndef LIB_SMTP_RELAY_H
-#define LIB_SMTP_RELAY_H
+#ifndef PROXY_RELAY_H
+#define PROXY_RELAY_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* smtp_reply - parse SMTP replies (RFC 5321 4.2), enhanced status codes (RFC 3463),
- * and EHLO keyword lists. Used by the proxy to follow the MX and by tools reading replies. */
-#ifndef LIB_SMTP_REPLY_H
-#define LIB_SMTP_REPLY_H
+ * and EHLO keyword lists. The proxy's relay follows the MX with it. */
+#ifndef PROXY_SMTP_REPLY_H
+#define PROXY_SMTP_REPLY_H
 
 #include <stddef.h>
 

@@ -1,9 +1,9 @@
-/* tarpit_policy - how the tarpit pushes back: per-stage delays, stutter, temporary and
+/* policy - how the tarpit pushes back: per-stage delays, stutter, temporary and
  * permanent failures with realistic texts, per-client connection and rate limits, a
  * global accept rate, random disconnects. Pure and seeded: decisions depend only on the
  * configuration, the seed, and the sequence of calls (with their times). */
-#ifndef LIB_TARPIT_POLICY_H
-#define LIB_TARPIT_POLICY_H
+#ifndef TARPIT_POLICY_H
+#define TARPIT_POLICY_H
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,11 +1,11 @@
-/* smtp_relay_fuzz - libFuzzer target: arbitrary lines from both sides (and TLS results)
+/* relay_fuzz - the proxy's relay (proxy/relay.c): libFuzzer target: arbitrary lines from both sides (and TLS results)
  * drive the relay; it must never overrun its buffers or lose track of what it owes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conn.h"
-#include "smtp_relay.h"
+#include "relay.h"
 
 static size_t budget;
 static int sink(void *ctx, const char *d, size_t n) { (void)ctx; (void)d; budget += n; return 0; }

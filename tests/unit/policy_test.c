@@ -1,7 +1,7 @@
-/* tarpit_policy_test - each policy's decisions, seeded and deterministic; delay specs;
+/* policy_test - the tarpit's policy (tarpit/policy.c): each policy's decisions, seeded and deterministic; delay specs;
  * configuration errors. */
 #include "table.h"
-#include "tarpit_policy.h"
+#include "policy.h"
 
 struct spec_case {
     const char *name;
@@ -332,5 +332,5 @@ int main(void)
     TEST_ADD(tests, &n, test_accept_rate);
     TEST_ADD(tests, &n, test_tempfail_rate);
     TEST_ADD(tests, &n, test_literal_reply_disconnect_stutter);
-    return _cmocka_run_group_tests("tarpit_policy", tests, n, NULL, NULL);
+    return _cmocka_run_group_tests("policy", tests, n, NULL, NULL);
 }

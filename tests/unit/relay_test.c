@@ -1,9 +1,9 @@
-/* smtp_relay_test - the proxy's session state machine driven by scripted exchanges:
+/* relay_test - the proxy's session state machine (proxy/relay.c) driven by scripted exchanges:
  * each step is a line from the client ("C:") or the MX ("S:") and what each side must
  * have received since the previous step. */
 #include "table.h"
 #include "conn.h"
-#include "smtp_relay.h"
+#include "relay.h"
 
 struct fake {
     char to_c[4096], to_s[4096];
@@ -334,5 +334,5 @@ int main(void)
     TABLE_ADD(tests, &n, relay_cases, test_relay);
     TEST_ADD(tests, &n, test_message_record);
     TEST_ADD(tests, &n, test_backpressure);
-    return _cmocka_run_group_tests("smtp_relay", tests, n, NULL, NULL);
+    return _cmocka_run_group_tests("relay", tests, n, NULL, NULL);
 }
