@@ -13,16 +13,10 @@
 #include "relay.h"
 #include "smtp_reply.h"
 
-#define VERB_DOT 100 /* a pseudo-verb: the final "." of a message */
-#define VERB_GREETING 101
-
-static const char *verb_name(int verb)
+/* pending_name - what a pending reply answers, for the log. */
+static const char *pending_name(const struct relay_pending *p)
 {
-    if (verb == VERB_DOT)
-        return "DOT";
-    if (verb == VERB_GREETING)
-        return "GREETING";
-    return smtp_verb_name((enum smtp_verb)verb);
+    return p->dot ? "DOT" : smtp_verb_name(p->verb);
 }
 
 void relay_init(struct relay *r, const struct relay_ops *ops, void *ctx, enum relay_tls_mode mode)
@@ -55,7 +49,7 @@ enum relay_owed relay_owed(const struct relay *r)
         return RELAY_OWED_TLS;
     for (unsigned k = 0; k < r->npending; k++) {
         const struct relay_pending *p = &r->pending[(r->pending_head + k) % RELAY_PENDING_MAX];
-        if ((int)p->verb == VERB_DOT)
+        if (p->dot)
             return RELAY_OWED_FINAL;
         if (!p->local)
             return RELAY_OWED_REPLY;
@@ -91,12 +85,12 @@ static struct relay_pending *head(struct relay *r)
     return r->npending ? &r->pending[r->pending_head] : NULL;
 }
 
-static struct relay_pending *push(struct relay *r, int verb)
+static struct relay_pending *push(struct relay *r, enum smtp_verb verb)
 {
     struct relay_pending *p = &r->pending[(r->pending_head + r->npending++) % RELAY_PENDING_MAX];
 
     memset(p, 0, sizeof(*p));
-    p->verb = (enum smtp_verb)verb;
+    p->verb = verb;
     p->rcpt_index = -1;
     if (verb == SMTP_VERB_EHLO)
         r->ehlo_pending++;
@@ -136,7 +130,7 @@ void relay_client_drained(struct relay *r)
 }
 
 /* reply_local - answer a command ourselves, in its turn. */
-static enum relay_verdict reply_local(struct relay *r, int verb, const char *text)
+static enum relay_verdict reply_local(struct relay *r, enum smtp_verb verb, const char *text)
 {
     struct relay_pending *p = push(r, verb);
     p->local = 1;
@@ -182,7 +176,7 @@ static enum relay_verdict body_chunk(struct relay *r, const char *line, size_t l
         r->data = next;
         r->ops->to_server(r->ctx, ".\r\n", 3);
         r->phase = RELAY_COMMAND;
-        push(r, VERB_DOT);
+        push(r, SMTP_VERB_UNKNOWN)->dot = 1;
         if (smtp_data_bare(&next) > 0 && r->ops->on_bare)
             r->ops->on_bare(r->ctx, "normalized", smtp_data_bare(&next));
         return RELAY_TAKEN;
@@ -247,7 +241,7 @@ enum relay_verdict relay_client_line(struct relay *r, const char *line, size_t l
     if (verb == SMTP_VERB_BDAT)
         return reply_local(r, verb, "502 5.5.1 BDAT not offered, use DATA\r\n");
     if (r->ops->on_command)
-        r->ops->on_command(r->ctx, verb_name(verb), line, len);
+        r->ops->on_command(r->ctx, smtp_verb_name(verb), line, len);
     struct relay_pending *p = push(r, verb);
     switch (verb) {
     case SMTP_VERB_EHLO:
@@ -310,6 +304,53 @@ static void ehlo_done(struct relay *r, int code)
     r->ehlo_len = smtp_ehlo_remove(r->ehlo, r->ehlo_len, "BINARYMIME");
     r->ops->to_client(r->ctx, r->ehlo, r->ehlo_len);
     r->phase = RELAY_COMMAND;
+}
+
+/* message_done - the MX's reply to a message's final ".": the message is over. */
+static void message_done(struct relay *r, int code, const char *line, size_t len)
+{
+    size_t n = line_strip_eol(line, len);
+
+    r->msg.code = code;
+    r->msg.final_us = now(r);
+    line_copy(r->msg.reply, sizeof(r->msg.reply), line, n);
+    const char *q = strstr(r->msg.reply, "queued as ");
+    if (q) {
+        q += 10;
+        size_t k = strcspn(q, " ,;)");
+        line_copy(r->msg.queue_id, sizeof(r->msg.queue_id), q, k);
+    }
+    r->messages++;
+    if (r->in_transaction && r->ops->on_message)
+        r->ops->on_message(r->ctx, &r->msg);
+    r->in_transaction = 0;
+}
+
+/* command_done - the MX's reply to a command: follow the transaction and DATA. */
+static void command_done(struct relay *r, const struct relay_pending *p, int code)
+{
+    switch (p->verb) {
+    case SMTP_VERB_MAIL:
+        if (code / 100 != 2)
+            r->in_transaction = 0;
+        break;
+    case SMTP_VERB_RCPT:
+        if (p->rcpt_index >= 0)
+            r->msg.rcpt_code[p->rcpt_index] = code;
+        break;
+    case SMTP_VERB_DATA:
+        if (code == 354) {
+            r->phase = RELAY_BODY;
+            smtp_data_init(&r->data, r->bare_mode);
+            r->refusing = 0;
+            r->msg.data_us = now(r);
+        } else {
+            r->phase = RELAY_COMMAND;
+        }
+        break;
+    default:
+        break;
+    }
 }
 
 enum relay_verdict relay_server_line(struct relay *r, const char *line, size_t len, unsigned flags)
@@ -406,10 +447,13 @@ enum relay_verdict relay_server_line(struct relay *r, const char *line, size_t l
     r->server_line_last = last;
     if (!reply_done)
         return RELAY_TAKEN;
-    int verb = r->phase == RELAY_GREETING ? VERB_GREETING : p ? (int)p->verb : SMTP_VERB_UNKNOWN;
+    const char *what = r->phase == RELAY_GREETING ? "GREETING"
+                       : p ? pending_name(p) : smtp_verb_name(SMTP_VERB_UNKNOWN);
     if (r->ops->on_reply)
-        r->ops->on_reply(r->ctx, verb_name(verb), code, first ? line : "", first ? len : 0);
+        r->ops->on_reply(r->ctx, what, code, first ? line : "", first ? len : 0);
     if (r->phase == RELAY_GREETING) {
+        if (first && r->ops->on_greeting)
+            r->ops->on_greeting(r->ctx, code, line, len);
         if (code == 220)
             r->phase = RELAY_COMMAND;
         else
@@ -420,45 +464,10 @@ enum relay_verdict relay_server_line(struct relay *r, const char *line, size_t l
         finish(r, "MX closing");
         return RELAY_TAKEN;
     }
-    switch ((int)p->verb) {
-    case SMTP_VERB_MAIL:
-        if (code / 100 != 2)
-            r->in_transaction = 0;
-        break;
-    case SMTP_VERB_RCPT:
-        if (p->rcpt_index >= 0)
-            r->msg.rcpt_code[p->rcpt_index] = code;
-        break;
-    case SMTP_VERB_DATA:
-        if (code == 354) {
-            r->phase = RELAY_BODY;
-            smtp_data_init(&r->data, r->bare_mode);
-            r->refusing = 0;
-            r->msg.data_us = now(r);
-        } else {
-            r->phase = RELAY_COMMAND;
-        }
-        break;
-    case VERB_DOT: {
-        size_t n = line_strip_eol(line, len);
-        r->msg.code = code;
-        r->msg.final_us = now(r);
-        line_copy(r->msg.reply, sizeof(r->msg.reply), line, n);
-        const char *q = strstr(r->msg.reply, "queued as ");
-        if (q) {
-            q += 10;
-            size_t k = strcspn(q, " ,;)");
-            line_copy(r->msg.queue_id, sizeof(r->msg.queue_id), q, k);
-        }
-        r->messages++;
-        if (r->in_transaction && r->ops->on_message)
-            r->ops->on_message(r->ctx, &r->msg);
-        r->in_transaction = 0;
-        break;
-    }
-    default:
-        break;
-    }
+    if (p->dot)
+        message_done(r, code, line, len);
+    else
+        command_done(r, p, code);
     pop(r);
     if (p->verb == SMTP_VERB_QUIT) {
         finish(r, "quit");

@@ -67,7 +67,8 @@ struct relay_ops {
     size_t (*server_room)(void *ctx);
     void (*start_tls)(void *ctx);   /* the MX said 220 to our STARTTLS: handshake now */
     void (*finish)(void *ctx, const char *reason); /* end the session once the client has its replies */
-    /* observations; any may be NULL */
+    /* observations; any may be NULL. verb names what was answered, for the log: a
+     * command's verb, "DOT" (a message's final reply) or "GREETING" */
     void (*on_command)(void *ctx, const char *verb, const char *line, size_t len);
     void (*on_reply)(void *ctx, const char *verb, int code, const char *line, size_t len);
     void (*on_message)(void *ctx, const struct relay_message *m);
@@ -79,10 +80,15 @@ struct relay_ops {
     void (*abort_server)(void *ctx, const char *why);
     /* the message had bare CRs or LFs: "normalized" or "refused" */
     void (*on_bare)(void *ctx, const char *action, uint64_t count);
+    /* the MX's greeting, whole first line (it names the MX) */
+    void (*on_greeting)(void *ctx, int code, const char *line, size_t len);
 };
 
+/* What the MX owes a reply to: a command of the client's, or the final "." of a message
+ * (a relay event, not a verb of the protocol). */
 struct relay_pending {
-    enum smtp_verb verb;
+    enum smtp_verb verb;      /* the command (SMTP_VERB_UNKNOWN for a dot) */
+    unsigned char dot;        /* the final "." of a message */
     unsigned char internal;   /* our own command: its reply is not forwarded */
     unsigned char local;      /* a reply we make ourselves when this reaches the head */
     short rcpt_index;         /* RCPT: its slot in the message */

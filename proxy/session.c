@@ -184,21 +184,29 @@ static void on_command(void *ctx, const char *verb, const char *line, size_t len
     log_end(s->p);
 }
 
+/* on_greeting - the greeting names the MX: SNI and certificate checks use it. */
+static void on_greeting(void *ctx, int code, const char *line, size_t len)
+{
+    struct proxy_session *s = ctx;
+
+    if (code != 220 || len <= 4)
+        return;
+    size_t k = 4;
+    while (k < len && k - 4 < sizeof(s->mx_name) - 1 && line[k] != ' ' && line[k] != '\r' &&
+           line[k] != '\n')
+        k++;
+    memcpy(s->mx_name, line + 4, k - 4);
+    s->mx_name[k - 4] = 0;
+    if (strchr(s->mx_name, '.') == NULL)
+        s->mx_name[0] = 0;
+}
+
 static void on_reply(void *ctx, const char *verb, int code, const char *line, size_t len)
 {
     struct proxy_session *s = ctx;
 
-    /* the greeting names the MX: SNI and certificate checks use it */
-    if (strcmp(verb, "GREETING") == 0 && code == 220 && len > 4) {
-        size_t k = 4;
-        while (k < len && k - 4 < sizeof(s->mx_name) - 1 && line[k] != ' ' && line[k] != '\r' &&
-               line[k] != '\n')
-            k++;
-        memcpy(s->mx_name, line + 4, k - 4);
-        s->mx_name[k - 4] = 0;
-        if (strchr(s->mx_name, '.') == NULL)
-            s->mx_name[0] = 0;
-    }
+    (void)line;
+    (void)len;
     if (!s->p->have_log || s->p->log_level < PROXY_LOG_COMMANDS)
         return;
     log_begin(s, "reply");
@@ -259,7 +267,7 @@ static int64_t now_us(void *ctx)
 static const struct relay_ops relay_ops = {
     to_client, to_server, client_room, server_room, start_tls, finish,
     on_command, on_reply, on_message, on_tls_skipped, now_us,
-    want_client_room, abort_server, on_bare,
+    want_client_room, abort_server, on_bare, on_greeting,
 };
 
 /* ---- connections --------------------------------------------------------------------- */
