@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "collect.h"
+#include "hash.h"
 #include "json.h"
 #include "numfmt.h"
 #include "stats.h"
@@ -269,10 +270,7 @@ int main(int argc, char **argv)
         const char *id = c.arena + c.msgs[i].id_off;
         if (*id == 0)
             continue;
-        uint32_t h = 2166136261u;
-        for (const char *p = id; *p; p++)
-            h = (h ^ (unsigned char)*p) * 16777619u;
-        size_t k = h & (hsize - 1);
+        size_t k = hash_str(id) & (hsize - 1);
         for (;; k = (k + 1) & (hsize - 1)) {
             if (seen[k] == 0) {
                 seen[k] = (uint32_t)i + 1;

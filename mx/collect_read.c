@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "collect.h"
+#include "hash.h"
 #include "header.h"
 #include "json_read.h"
 #include "line.h"
@@ -74,15 +75,6 @@ uint32_t collect_store(struct collect *c, const char *s, size_t len)
     c->arena[off + len] = 0;
     c->arena_len += len + 1;
     return off;
-}
-
-static uint32_t hash_str(const char *s)
-{
-    uint32_t h = 2166136261u;
-
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 16777619u;
-    return h;
 }
 
 uint32_t collect_intern(struct collect *c, const char *name)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "collect.h"
+#include "hash.h"
 #include "line.h"
 
 struct submission {
@@ -26,12 +27,9 @@ static size_t index_size;
 
 static uint32_t key_hash(uint32_t run, uint32_t tenant, uint32_t round, uint32_t seq)
 {
-    uint32_t h = 2166136261u;
     uint32_t v[4] = {run, tenant, round, seq};
 
-    for (int i = 0; i < 4; i++)
-        h = (h ^ v[i]) * 16777619u;
-    return h;
+    return hash_bytes(v, sizeof(v));
 }
 
 /* csv_fields - split a CSV line (quotes allowed) into at most max fields, in place. */

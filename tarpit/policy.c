@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "numparse.h"
 #include "policy.h"
 
@@ -333,11 +334,7 @@ void tarpit_free(struct tarpit *t)
 
 static size_t slot_of(const char *addr, size_t cap)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-
-    for (const char *p = addr; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h % cap;
+    return hash_str(addr) % cap;
 }
 
 /* newest - the latest time in a ring of n (of limit) starting at head; -1 when empty. */
