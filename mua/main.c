@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "clock.h"
+#include "csv.h"
 #include "load.h"
 #include "numparse.h"
 #include "stats.h"
@@ -92,17 +93,6 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
     return n;
 }
 
-static void csv_text(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
-    }
-    fputc('"', f);
-}
-
 static void log_message(const struct job *j, unsigned seq, int64_t start, int64_t end, long code,
                         const char *reply, const char *curl_err)
 {
@@ -112,9 +102,9 @@ static void log_message(const struct job *j, unsigned seq, int64_t start, int64_
         return;
     fprintf(f, "%s,%s,%s,%u,%u,%lld,%lld,%lld,%ld,", mua.sched.run, j->t->name, j->t->target,
             j->round, seq, (long long)j->intended_us, (long long)start, (long long)end, code);
-    csv_text(f, reply);
+    csv_field(f, reply, CSV_QUOTE_ALWAYS | CSV_ONE_LINE);
     fputc(',', f);
-    csv_text(f, curl_err);
+    csv_field(f, curl_err, CSV_QUOTE_ALWAYS | CSV_ONE_LINE);
     fputc('\n', f);
 }
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "collect.h"
+#include "csv.h"
 #include "hash.h"
 #include "json.h"
 #include "numfmt.h"
@@ -110,22 +111,6 @@ static void put_num(FILE *f, double v)
 
     fputc(',', f);
     fwrite(buf, 1, numfmt_fixed(buf, v, 6), f);
-}
-
-/* csv_field - a CSV field, quoted when it needs to be. */
-static void csv_field(FILE *f, const char *s)
-{
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
 }
 
 struct group_stats {
@@ -310,13 +295,13 @@ int main(int argc, char **argv)
         double offset = m->in.arrival_us ? (double)(m->in.arrival_us - origin) / 1e6 : NAN;
         if (offset > max_offset)
             max_offset = offset;
-        csv_field(mf, c.arena + m->id_off);
+        csv_field(mf, c.arena + m->id_off, 0);
         fputc(',', mf);
-        csv_field(mf, c.names[m->tenant]);
+        csv_field(mf, c.names[m->tenant], 0);
         fputc(',', mf);
-        csv_field(mf, c.names[m->mx]);
+        csv_field(mf, c.names[m->mx], 0);
         fputc(',', mf);
-        csv_field(mf, c.names[m->client]);
+        csv_field(mf, c.names[m->client], 0);
         if (m->round >= 0)
             fprintf(mf, ",%d,%d", m->round, m->seq);
         else
@@ -337,7 +322,7 @@ int main(int argc, char **argv)
                 first = 0;
             }
         fputc(',', mf);
-        csv_field(mf, c.files[m->file]);
+        csv_field(mf, c.files[m->file], 0);
         if (m->line)
             fprintf(mf, ":%u", m->line);
         fputc('\n', mf);
@@ -378,7 +363,7 @@ int main(int argc, char **argv)
             size_t cum = 0;
             for (size_t b = 0; b < nbins; b++) {
                 cum += cnt[b];
-                csv_field(tf, c.names[gi]);
+                csv_field(tf, c.names[gi], 0);
                 fprintf(tf, ",%.3f,%zu,%zu", (double)b * bin, cnt[b], cum);
                 put_num(tf, rn[b] ? rs[b] / (double)rn[b] : NAN);
                 fputc('\n', tf);

@@ -9,6 +9,7 @@
 #include "collect.h"
 #include "hash.h"
 #include "line.h"
+#include "stats.h"
 
 struct submission {
     uint32_t tenant;
@@ -191,12 +192,8 @@ void collect_censored(uint32_t g, double within, struct censored *out)
     }
     qsort(v, k, sizeof(double), cmp_double);
     static const double ps[4] = {50, 90, 99, 100};
-    for (int i = 0; i < 4; i++) {
-        size_t rank = (size_t)ceil(ps[i] / 100.0 * (double)k);
-        if (rank < 1)
-            rank = 1;
-        out->pct[i] = v[rank - 1];
-    }
+    for (int i = 0; i < 4; i++)
+        out->pct[i] = stats_percentile(v, k, ps[i]); /* undelivered (INFINITY) sort last */
     free(v);
 }
 
