@@ -19,6 +19,26 @@
 
 static struct proxy proxy;
 
+/* The defaults, in one place: main starts from them and --help prints them. */
+static const struct proxy_defaults {
+    double timeout_connect, timeout_reply, timeout_data, timeout_idle, grace;
+    unsigned max_sessions;
+} DEFAULTS = {
+    .timeout_connect = 30,
+    .timeout_reply = 300, /* RFC 5321 4.5.3.2: 5 minutes for most replies */
+    .timeout_data = 600,  /* RFC 5321 4.5.3.2.6: 10 minutes for the final reply */
+    .timeout_idle = 300,  /* RFC 5321 4.5.3.2.7: a server waits 5 minutes for a command */
+    .grace = 30,
+    .max_sessions = 10000,
+};
+
+/* The options that are not settings of struct proxy. */
+struct proxy_args {
+    const char *listen[LISTENER_MAX];
+    int nlisten;
+    const char *log_path, *user;
+};
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -40,16 +60,20 @@ static void usage(FILE *f)
             "  --log FILE|-           JSON lines: sessions, commands, replies, TLS, messages\n"
             "  --log-level LEVEL      messages (sessions, TLS, messages) or commands (default:\n"
             "                         also every command and reply)\n"
-            "  --max-sessions N       421 beyond N sessions (default 10000; 0: no limit)\n"
-            "  --timeout-connect SEC  connecting to the MX (default 30)\n"
-            "  --timeout-reply SEC    waiting for a reply (default 300, RFC 5321 4.5.3.2)\n"
-            "  --timeout-data SEC     during and after DATA (default 600, RFC 5321 4.5.3.2.6)\n"
-            "  --timeout-idle SEC     waiting for the client's next command (default 300)\n"
-            "  --grace SEC            on SIGTERM, time open sessions get (default 30)\n"
+            "  --max-sessions N       421 beyond N sessions (default %u; 0: no limit)\n"
+            "  --timeout-connect SEC  connecting to the MX (default %g)\n"
+            "  --timeout-reply SEC    the MX's reply to a command (default %g, RFC 5321 4.5.3.2)\n"
+            "  --timeout-data SEC     the MX's reply to a message's final dot (default %g,\n"
+            "                         RFC 5321 4.5.3.2.6)\n"
+            "  --timeout-idle SEC     the client's next command or line, or reading our\n"
+            "                         replies (default %g)\n"
+            "  --grace SEC            on SIGTERM, time open sessions get (default %g)\n"
             "  --user NAME            drop root for NAME after binding\n"
             "  --help                 this text\n\n"
             "Signals: TERM/INT stop accepting and let sessions finish (then 421); HUP reopens\n"
-            "the log; USR1 logs counters. See proxy/README.md for deployment with nftables.\n");
+            "the log; USR1 logs counters. See proxy/README.md for deployment with nftables.\n",
+            DEFAULTS.max_sessions, DEFAULTS.timeout_connect, DEFAULTS.timeout_reply,
+            DEFAULTS.timeout_data, DEFAULTS.timeout_idle, DEFAULTS.grace);
 }
 
 static void sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -89,7 +113,9 @@ static int drop_privileges(const char *user)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* parse_options - read the command line into p and a; returns -1 to go on, or the exit
+ * status (0 after --help, 2 on bad usage) with the message printed. */
+static int parse_options(int argc, char **argv, struct proxy *p, struct proxy_args *a)
 {
     enum { O_LISTEN = 1000, O_TPROXY, O_UPSTREAM, O_OUTBOUND, O_TLS, O_LOG, O_LOG_LEVEL,
            O_MAX_SESSIONS, O_T_CONNECT, O_T_REPLY, O_T_DATA, O_T_IDLE, O_GRACE, O_USER, O_BARE_LF };
@@ -105,30 +131,28 @@ int main(int argc, char **argv)
         {"timeout-data", required_argument, NULL, O_T_DATA},
         {"timeout-idle", required_argument, NULL, O_T_IDLE}, {"grace", required_argument, NULL, O_GRACE},
         {"user", required_argument, NULL, O_USER}, {"help", no_argument, NULL, 'h'}, {0}};
-    const char *listen[LISTENER_MAX], *log_path = NULL, *user = NULL;
-    int nlisten = 0, opt;
+    int opt, li = 0;
     char err[1024];
     uint64_t u;
 
-    struct proxy *p = &proxy;
     p->tls_mode = RELAY_TLS_MAY;
     p->bare_mode = SMTP_BARE_NORMALIZE;
-    p->timeout_connect = 30;
-    p->timeout_reply = 300;
-    p->timeout_data = 600;
-    p->timeout_idle = 300;
-    p->grace = 30;
-    p->max_sessions = 10000;
+    p->timeout_connect = DEFAULTS.timeout_connect;
+    p->timeout_reply = DEFAULTS.timeout_reply;
+    p->timeout_data = DEFAULTS.timeout_data;
+    p->timeout_idle = DEFAULTS.timeout_idle;
+    p->grace = DEFAULTS.grace;
+    p->max_sessions = DEFAULTS.max_sessions;
     p->log_level = PROXY_LOG_COMMANDS;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "h", longopts, &li)) != -1) {
         double *t = NULL;
         switch (opt) {
         case O_LISTEN:
-            if (nlisten >= LISTENER_MAX) {
+            if (a->nlisten >= LISTENER_MAX) {
                 fprintf(stderr, "proxy: at most %d --listen\n", LISTENER_MAX);
                 return 2;
             }
-            listen[nlisten++] = optarg;
+            a->listen[a->nlisten++] = optarg;
             break;
         case O_TPROXY: p->transparent = 1; break;
         case O_UPSTREAM:
@@ -157,7 +181,7 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
-        case O_LOG: log_path = optarg; break;
+        case O_LOG: a->log_path = optarg; break;
         case O_BARE_LF:
             if (smtp_bare_mode_parse(optarg, &p->bare_mode) != 0 || p->bare_mode == SMTP_BARE_LENIENT) {
                 fprintf(stderr, "proxy: --bare-lf '%s': expected normalize or strict\n", optarg);
@@ -186,12 +210,12 @@ int main(int argc, char **argv)
         case O_T_DATA: t = &p->timeout_data; break;
         case O_T_IDLE: t = &p->timeout_idle; break;
         case O_GRACE: t = &p->grace; break;
-        case O_USER: user = optarg; break;
+        case O_USER: a->user = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
         if (t && numparse_double(optarg, 0.001, 86400, t) != 0) {
-            fprintf(stderr, "proxy: %s '%s': expected seconds\n", argv[optind - 1], optarg);
+            fprintf(stderr, "proxy: --%s '%s': expected seconds\n", longopts[li].name, optarg);
             return 2;
         }
     }
@@ -199,10 +223,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "proxy: unexpected argument '%s' (see --help)\n", argv[optind]);
         return 2;
     }
-    if (nlisten == 0) {
+    if (a->nlisten == 0) {
         fprintf(stderr, "proxy: no --listen given (see --help)\n");
         return 2;
     }
+    return -1;
+}
+
+/* setup - the loop, TLS, listeners, the log, then dropping root; returns -1 to go on,
+ * or the exit status with the message printed. */
+static int setup(struct proxy *p, const struct proxy_args *a)
+{
+    char err[1024];
 
     p->loop = ev_default_loop(EVFLAG_AUTO);
     conn_loop_init(p->loop);
@@ -214,8 +246,8 @@ int main(int argc, char **argv)
         return 1;
     }
     listener_init(&p->listeners, p->loop, "proxy", proxy_accept, p);
-    for (int i = 0; i < nlisten; i++)
-        if (listener_add(&p->listeners, listen[i], p->transparent, err, sizeof(err)) != 0) {
+    for (int i = 0; i < a->nlisten; i++)
+        if (listener_add(&p->listeners, a->listen[i], p->transparent, err, sizeof(err)) != 0) {
             fprintf(stderr, "proxy: --listen %s\n", err);
             return 1;
         }
@@ -223,15 +255,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "proxy: --upstream is one of the proxy's own listening addresses\n");
         return 2;
     }
-    if (log_path) {
-        if (logfile_open(&p->log, log_path, p->loop, 1.0, err, sizeof(err)) != 0) {
+    if (a->log_path) {
+        if (logfile_open(&p->log, a->log_path, p->loop, 1.0, err, sizeof(err)) != 0) {
             fprintf(stderr, "proxy: --log %s\n", err);
             return 1;
         }
         p->have_log = 1;
     }
-    if (user && drop_privileges(user) != 0)
+    if (a->user && drop_privileges(a->user) != 0)
         return 1;
+    return -1;
+}
+
+/* start_signals - TERM/INT stop, HUP reopens the log, USR1 logs the counters. */
+static void start_signals(struct proxy *p)
+{
     static ev_signal sigs[4];
     const int signums[4] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
     for (int i = 0; i < 4; i++) {
@@ -239,6 +277,17 @@ int main(int argc, char **argv)
         ev_signal_start(p->loop, &sigs[i]);
         ev_unref(p->loop); /* signal watchers alone do not keep the loop alive */
     }
+}
+
+int main(int argc, char **argv)
+{
+    struct proxy *p = &proxy;
+    struct proxy_args a = {0};
+    int rc;
+
+    if ((rc = parse_options(argc, argv, p, &a)) >= 0 || (rc = setup(p, &a)) >= 0)
+        return rc;
+    start_signals(p);
     ev_run(p->loop, 0);
     proxy_log_counters(p);
     if (p->have_log)
