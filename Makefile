@@ -112,6 +112,7 @@ $(BUILD)/tests/smtp_reply_test: $(BUILD)/proxy/smtp_reply.o
 $(BUILD)/tests/policy_test: $(BUILD)/tarpit/policy.o
 $(BUILD)/tests/json_read_test: $(BUILD)/mx/json_read.o
 $(BUILD)/tests/latency_test: $(BUILD)/mx/latency.o
+$(BUILD)/tests/sink_test: $(BUILD)/mx/json_read.o
 
 test: all $(UNIT_BINS)
 	@BUILD=$(BUILD) BIN=$(BIN) SANITIZE=$(SANITIZE) tests/run.sh

@@ -6,13 +6,18 @@
 
 static unsigned peak;
 
+int memtrim_due(unsigned peak_open, unsigned open)
+{
+    return open < peak_open && peak_open - open >= MEMTRIM_MIN_DROP && open <= peak_open / 2;
+}
+
 void memtrim_sessions(unsigned open)
 {
     if (open > peak) {
         peak = open;
         return;
     }
-    if (peak - open >= MEMTRIM_MIN_DROP && open <= peak / 2) {
+    if (memtrim_due(peak, open)) {
         malloc_trim(0);
         peak = open;
     }

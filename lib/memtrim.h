@@ -10,4 +10,7 @@
  * trims the heap when the count has fallen to half its peak, by MEMTRIM_MIN_DROP or more. */
 void memtrim_sessions(unsigned open);
 
+/* memtrim_due - whether open sessions, after a peak of peak, call for a trim (pure). */
+int memtrim_due(unsigned peak, unsigned open);
+
 #endif
