@@ -34,6 +34,17 @@ struct collect_msg {
     struct latency_input in;
 };
 
+/* One line of a mua log: a message the mua submitted (collect_submit.c). */
+struct collect_submission {
+    uint32_t tenant;
+    uint32_t round, seq;
+    uint32_t run;
+    int ok;         /* the MSA said 250 */
+    int delivered;  /* times it arrived */
+    double e2e;     /* arrival - start of its submission, s */
+    int64_t start_us;
+};
+
 struct collect {
     struct collect_msg *msgs;
     size_t n, cap;
@@ -47,10 +58,20 @@ struct collect {
     uint32_t nfiles;
     unsigned long errors[CE_COUNT];
     unsigned reported[CE_COUNT];
+    struct collect_submission *subs; /* from the mua logs */
+    size_t nsubs, subs_cap;
+    uint32_t *sub_index; /* open addressing over subs by stamp; 0 = empty, else index+1 */
+    size_t sub_index_size;
 };
 
 void collect_init(struct collect *c);
 void collect_free(struct collect *c);
+
+/* collect_alloc / collect_grow - memory for collect's tables (zeroed / grown to hold
+ * need elements, doubling). Out of memory ends the tool with a message: a partial
+ * result would be a wrong one. */
+void *collect_alloc(size_t size);
+void *collect_grow(void *p, size_t *cap, size_t need, size_t elem);
 
 /* collect_intern - the id of name (added when new). */
 uint32_t collect_intern(struct collect *c, const char *name);
@@ -82,11 +103,11 @@ int collect_read_mua_log(struct collect *c, const char *path);
 int collect_match_submissions(struct collect *c);
 
 /* collect_submissions - how many submissions were read. */
-size_t collect_submissions(void);
+size_t collect_submissions(const struct collect *c);
 
 /* collect_censored - statistics of tenant g (UINT32_MAX: all) over every message the
  * MSA accepted, delivered or not; `within`: seconds for the "delivered within" count. */
-void collect_censored(uint32_t g, double within, struct censored *out);
+void collect_censored(const struct collect *c, uint32_t g, double within, struct censored *out);
 
 /* Readers: each returns 0, or -1 when the input could not be opened at all. */
 int collect_read_records(struct collect *c, const char *path);

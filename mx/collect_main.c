@@ -443,7 +443,7 @@ static void write_accounting(struct run *r, struct json_writer *w, FILE *sf)
     const struct collect *c = &r->c;
     double within = r->o.within;
 
-    collect_censored(UINT32_MAX, within, &r->all);
+    collect_censored(c, UINT32_MAX, within, &r->all);
     r->lost = (long long)r->all.submitted - (long long)r->all.delivered - r->o.queued - r->o.bounced;
     json_object_begin(w, "accounting");
     json_uint(w, "submitted", r->all.submitted);
@@ -460,7 +460,7 @@ static void write_accounting(struct run *r, struct json_writer *w, FILE *sf)
             "tenant", "submitted", "delivered", "within", "p50", "p90", "p99", "max");
     for (uint32_t gi = 0; gi < c->nnames; gi++) {
         struct censored t;
-        collect_censored(gi, within, &t);
+        collect_censored(c, gi, within, &t);
         if (t.submitted == 0)
             continue;
         static const char *const pn[4] = {"p50", "p90", "p99", "max"};

@@ -47,9 +47,26 @@ void collect_free(struct collect *c)
     free(c->files);
     free(c->msgs);
     free(c->arena);
+    free(c->subs);
+    free(c->sub_index);
 }
 
-static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+static void out_of_memory(void)
+{
+    fprintf(stderr, "collect: out of memory\n");
+    exit(1);
+}
+
+void *collect_alloc(size_t size)
+{
+    void *p = calloc(1, size ? size : 1);
+
+    if (p == NULL)
+        out_of_memory();
+    return p;
+}
+
+void *collect_grow(void *p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return p;
@@ -57,10 +74,8 @@ static void *grow(void *p, size_t *cap, size_t need, size_t elem)
     while (n < need)
         n *= 2;
     void *q = realloc(p, n * elem);
-    if (q == NULL) {
-        fprintf(stderr, "collect: out of memory\n");
-        exit(1);
-    }
+    if (q == NULL)
+        out_of_memory();
     *cap = n;
     return q;
 }
@@ -69,7 +84,7 @@ uint32_t collect_store(struct collect *c, const char *s, size_t len)
 {
     if (len == 0 && c->arena_len > 0)
         return 0;
-    c->arena = grow(c->arena, &c->arena_cap, c->arena_len + len + 1, 1);
+    c->arena = collect_grow(c->arena, &c->arena_cap, c->arena_len + len + 1, 1);
     uint32_t off = (uint32_t)c->arena_len;
     memcpy(c->arena + off, s, len);
     c->arena[off + len] = 0;
@@ -81,11 +96,7 @@ uint32_t collect_intern(struct collect *c, const char *name)
 {
     if (c->name_hash_size == 0 || (c->nnames + 1) * 2 > c->name_hash_size) {
         uint32_t size = c->name_hash_size ? c->name_hash_size * 2 : 64;
-        uint32_t *h = calloc(size, sizeof(*h));
-        if (h == NULL) {
-            fprintf(stderr, "collect: out of memory\n");
-            exit(1);
-        }
+        uint32_t *h = collect_alloc(size * sizeof(*h));
         for (uint32_t i = 0; i < c->nnames; i++) {
             uint32_t k = hash_str(c->names[i]) & (size - 1);
             while (h[k])
@@ -104,7 +115,7 @@ uint32_t collect_intern(struct collect *c, const char *name)
         k = (k + 1) & (c->name_hash_size - 1);
     }
     size_t cap = c->names_cap;
-    c->names = grow(c->names, &cap, c->nnames + 1, sizeof(char *));
+    c->names = collect_grow(c->names, &cap, c->nnames + 1, sizeof(char *));
     c->names_cap = (uint32_t)cap;
     c->names[c->nnames] = strdup(name);
     c->name_hash[k] = c->nnames + 1;
@@ -113,7 +124,7 @@ uint32_t collect_intern(struct collect *c, const char *name)
 
 struct collect_msg *collect_add(struct collect *c, uint32_t file, uint32_t line)
 {
-    c->msgs = grow(c->msgs, &c->cap, c->n + 1, sizeof(*c->msgs));
+    c->msgs = collect_grow(c->msgs, &c->cap, c->n + 1, sizeof(*c->msgs));
     struct collect_msg *m = &c->msgs[c->n++];
     memset(m, 0, sizeof(*m));
     m->file = file;
@@ -140,7 +151,7 @@ void collect_error(struct collect *c, struct collect_msg *m, enum collect_error 
 static uint32_t add_file(struct collect *c, const char *path)
 {
     size_t cap = c->nfiles;
-    c->files = grow(c->files, &cap, c->nfiles + 1, sizeof(char *));
+    c->files = collect_grow(c->files, &cap, c->nfiles + 1, sizeof(char *));
     c->files[c->nfiles] = strdup(path);
     return c->nfiles++;
 }
@@ -226,7 +237,7 @@ int collect_read_records(struct collect *c, const char *path)
 {
     uint32_t file = add_file(c, path);
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    struct json_token *tok = malloc(RECORD_TOKENS_MAX * sizeof(*tok));
+    struct json_token *tok = collect_alloc(RECORD_TOKENS_MAX * sizeof(*tok));
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -383,11 +394,9 @@ static int read_maildir_sub(struct collect *c, const char *dir, const char *sub,
 
 int collect_read_maildir(struct collect *c, const char *path)
 {
-    char *buf = malloc(MESSAGE_HEAD_MAX);
+    char *buf = collect_alloc(MESSAGE_HEAD_MAX);
     int r = 0;
 
-    if (buf == NULL)
-        return -1;
     if (read_maildir_sub(c, path, "new", buf) != 0 || read_maildir_sub(c, path, "cur", buf) != 0) {
         uint32_t file = add_file(c, path);
         collect_error(c, NULL, CE_READ, file, 0, strerror(errno));
@@ -430,7 +439,7 @@ int collect_read_mbox(struct collect *c, const char *path)
         }
         prev_blank = line_strip_eol(line, (size_t)len) == 0;
         if (in_head) {
-            head = grow(head, &head_cap, head_len + (size_t)len, 1);
+            head = collect_grow(head, &head_cap, head_len + (size_t)len, 1);
             memcpy(head + head_len, line, (size_t)len);
             head_len += (size_t)len;
             if (prev_blank)

@@ -11,21 +11,6 @@
 #include "line.h"
 #include "stats.h"
 
-struct submission {
-    uint32_t tenant;
-    uint32_t round, seq;
-    uint32_t run;
-    int ok;         /* the MSA said 250 */
-    int delivered;  /* times it arrived */
-    double e2e;     /* arrival - start of its submission, s */
-    int64_t start_us;
-};
-
-static struct submission *subs;
-static size_t nsubs, subs_cap;
-static uint32_t *index_;
-static size_t index_size;
-
 static uint32_t key_hash(uint32_t run, uint32_t tenant, uint32_t round, uint32_t seq)
 {
     uint32_t v[4] = {run, tenant, round, seq};
@@ -84,15 +69,8 @@ int collect_read_mua_log(struct collect *c, const char *path)
             fprintf(stderr, "collect: %s:%u: not a mua log line\n", path, lineno);
             continue;
         }
-        if (nsubs == subs_cap) {
-            subs_cap = subs_cap ? subs_cap * 2 : 1024;
-            subs = realloc(subs, subs_cap * sizeof(*subs));
-            if (subs == NULL) {
-                fprintf(stderr, "collect: out of memory\n");
-                exit(1);
-            }
-        }
-        struct submission *s = &subs[nsubs++];
+        c->subs = collect_grow(c->subs, &c->subs_cap, c->nsubs + 1, sizeof(*c->subs));
+        struct collect_submission *s = &c->subs[c->nsubs++];
         s->run = collect_intern(c, fl[0]);
         s->tenant = collect_intern(c, fl[1]);
         s->round = (uint32_t)strtoul(fl[3], NULL, 10);
@@ -108,14 +86,17 @@ int collect_read_mua_log(struct collect *c, const char *path)
 }
 
 /* lookup - the submission with this stamp, or NULL. */
-static struct submission *lookup(uint32_t run, uint32_t tenant, uint32_t round, uint32_t seq)
+static struct collect_submission *lookup(struct collect *c, uint32_t run, uint32_t tenant,
+                                         uint32_t round, uint32_t seq)
 {
-    if (index_size == 0)
+    size_t size = c->sub_index_size;
+
+    if (size == 0)
         return NULL;
-    for (size_t k = key_hash(run, tenant, round, seq) & (index_size - 1);; k = (k + 1) & (index_size - 1)) {
-        if (index_[k] == 0)
+    for (size_t k = key_hash(run, tenant, round, seq) & (size - 1);; k = (k + 1) & (size - 1)) {
+        if (c->sub_index[k] == 0)
             return NULL;
-        struct submission *s = &subs[index_[k] - 1];
+        struct collect_submission *s = &c->subs[c->sub_index[k] - 1];
         if (s->run == run && s->tenant == tenant && s->round == round && s->seq == seq)
             return s;
     }
@@ -130,24 +111,25 @@ static int cmp_double(const void *a, const void *b)
 
 int collect_match_submissions(struct collect *c)
 {
-    index_size = 1;
-    while (index_size < nsubs * 2 + 2)
-        index_size <<= 1;
-    index_ = calloc(index_size, sizeof(uint32_t));
-    if (index_ == NULL)
-        return -1;
-    for (size_t i = 0; i < nsubs; i++) {
-        struct submission *s = &subs[i];
-        size_t k = key_hash(s->run, s->tenant, s->round, s->seq) & (index_size - 1);
-        while (index_[k])
-            k = (k + 1) & (index_size - 1);
-        index_[k] = (uint32_t)i + 1;
+    size_t size = 1;
+
+    while (size < c->nsubs * 2 + 2)
+        size <<= 1;
+    free(c->sub_index);
+    c->sub_index = collect_alloc(size * sizeof(uint32_t));
+    c->sub_index_size = size;
+    for (size_t i = 0; i < c->nsubs; i++) {
+        struct collect_submission *s = &c->subs[i];
+        size_t k = key_hash(s->run, s->tenant, s->round, s->seq) & (size - 1);
+        while (c->sub_index[k])
+            k = (k + 1) & (size - 1);
+        c->sub_index[k] = (uint32_t)i + 1;
     }
     for (size_t i = 0; i < c->n; i++) {
         struct collect_msg *m = &c->msgs[i];
         if (!m->in.has_stamp || m->round < 0)
             continue;
-        struct submission *s = lookup(m->run, m->tenant, (uint32_t)m->round, (uint32_t)m->seq);
+        struct collect_submission *s = lookup(c, m->run, m->tenant, (uint32_t)m->round, (uint32_t)m->seq);
         if (s == NULL)
             continue;
         if (s->delivered++ == 0)
@@ -156,29 +138,29 @@ int collect_match_submissions(struct collect *c)
     return 0;
 }
 
-size_t collect_submissions(void)
+size_t collect_submissions(const struct collect *c)
 {
-    return nsubs;
+    return c->nsubs;
 }
 
 /* (declared in collect.h) collect_censored - per tenant (group g, or all when g is UINT32_MAX): submitted (250s),
  * delivered, within `within` seconds, and nearest-rank percentiles over every submitted
  * message, undelivered ones counting as longer than any delivered (censored). */
-void collect_censored(uint32_t g, double within, struct censored *out)
+void collect_censored(const struct collect *c, uint32_t g, double within, struct censored *out)
 {
     size_t n = 0, k = 0;
     double *v = NULL;
 
     memset(out, 0, sizeof(*out));
-    for (size_t i = 0; i < nsubs; i++)
-        if (subs[i].ok && (g == UINT32_MAX || subs[i].tenant == g))
+    for (size_t i = 0; i < c->nsubs; i++)
+        if (c->subs[i].ok && (g == UINT32_MAX || c->subs[i].tenant == g))
             n++;
     out->submitted = n;
     if (n == 0)
         return;
-    v = malloc(n * sizeof(double));
-    for (size_t i = 0; i < nsubs; i++) {
-        struct submission *s = &subs[i];
+    v = collect_alloc(n * sizeof(double));
+    for (size_t i = 0; i < c->nsubs; i++) {
+        const struct collect_submission *s = &c->subs[i];
         if (!s->ok || (g != UINT32_MAX && s->tenant != g))
             continue;
         if (s->delivered) {
