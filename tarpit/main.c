@@ -17,15 +17,8 @@
 
 #define OPT_CONFIG 3000
 #define OPT_EVENTS 3001
-#define OPT_POLICY 4000 /* + index into the policy keys built from global_keys and stage_prefixes */
+#define OPT_POLICY 4000 /* + index into the policy keys (tarpit_config_keys) */
 #define POLICY_ARGS_MAX 256
-
-static const char *const global_keys[] = {
-    "stutter", "early-talkers", "preset", "tempfail-reply", "permfail-reply",
-    "max-conns-per-client", "conn-rate", "msg-rate", "rate-window", "max-msgs-per-conn",
-    "accept-rate", "seed",
-};
-static const char *const stage_prefixes[] = {"delay", "tempfail", "permfail", "disconnect"};
 
 struct tarpit_main {
     struct tarpit policy;
@@ -116,7 +109,6 @@ static int config_entry(void *arg, const char *section, const char *key, const c
 
 int main(int argc, char **argv)
 {
-    static char names[sizeof(stage_prefixes) / sizeof(stage_prefixes[0]) * SMTP_STAGE_COUNT][32];
     static struct option longopts[POLICY_ARGS_MAX];
     const char *keys[POLICY_ARGS_MAX];
     const char *cli_key[POLICY_ARGS_MAX], *cli_value[POLICY_ARGS_MAX];
@@ -132,14 +124,7 @@ int main(int argc, char **argv)
     longopts[nopt++] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
     longopts[nopt++] = (struct option){"events", required_argument, NULL, OPT_EVENTS};
     longopts[nopt++] = (struct option){"help", no_argument, NULL, 'h'};
-    for (size_t p = 0; p < sizeof(stage_prefixes) / sizeof(stage_prefixes[0]); p++)
-        for (int st = 0; st < SMTP_STAGE_COUNT; st++) {
-            char *n = names[p * SMTP_STAGE_COUNT + (size_t)st];
-            snprintf(n, 32, "%s-%s", stage_prefixes[p], smtp_stage_name(st));
-            keys[nkeys++] = n;
-        }
-    for (size_t i = 0; i < sizeof(global_keys) / sizeof(global_keys[0]); i++)
-        keys[nkeys++] = global_keys[i];
+    nkeys = (int)tarpit_config_keys(keys, POLICY_ARGS_MAX - (size_t)nopt - 1);
     for (int i = 0; i < nkeys; i++)
         longopts[nopt++] = (struct option){keys[i], required_argument, NULL, OPT_POLICY + i};
     longopts[nopt] = (struct option){0};

@@ -151,130 +151,222 @@ static int parse_reply(const char *v, int lo, int hi, int *code, char *text, siz
     return 0;
 }
 
+/* A setter: one policy key's value into c; returns 0, or -1 with a reason in err. */
+typedef int config_setter(struct tarpit_config *c, const char *key, const char *value, char *err,
+                          size_t errlen);
+
+static int set_stutter(struct tarpit_config *c, const char *key, const char *value, char *err,
+                       size_t errlen)
+{
+    char buf[64];
+    char *slash;
+    uint64_t u;
+
+    (void)key;
+    snprintf(buf, sizeof(buf), "%s", value);
+    slash = strchr(buf, '/');
+    if (slash)
+        *slash = 0;
+    if (numparse_u64(buf, 65536, &u) != 0 ||
+        (slash && numparse_double(slash + 1, 0.001, 3600, &c->stutter_interval) != 0)) {
+        snprintf(err, errlen, "stutter '%s': expected BYTES/SECONDS, e.g. 1/1", value);
+        return -1;
+    }
+    c->stutter_bytes = (size_t)u;
+    return 0;
+}
+
+static int set_early_talkers(struct tarpit_config *c, const char *key, const char *value, char *err,
+                             size_t errlen)
+{
+    (void)key;
+    if (strcmp(value, "reject") == 0)
+        c->reject_early_talkers = 1;
+    else if (strcmp(value, "allow") == 0)
+        c->reject_early_talkers = 0;
+    else {
+        snprintf(err, errlen, "early-talkers '%s': expected reject or allow", value);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_preset(struct tarpit_config *c, const char *key, const char *value, char *err,
+                      size_t errlen)
+{
+    static const char *const names[] = {"postfix", "gmail", "yahoo", "greylist"};
+
+    (void)key;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(value, names[i]) == 0) {
+            c->preset = (enum tarpit_preset)i;
+            return 0;
+        }
+    snprintf(err, errlen, "preset '%s': expected postfix, gmail, yahoo or greylist", value);
+    return -1;
+}
+
+static int set_tempfail_reply(struct tarpit_config *c, const char *key, const char *value, char *err,
+                              size_t errlen)
+{
+    (void)key;
+    if (parse_reply(value, 400, 499, &c->tempfail_code, c->tempfail_text, sizeof(c->tempfail_text)) != 0) {
+        snprintf(err, errlen, "tempfail-reply '%s': expected '4XX text'", value);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_permfail_reply(struct tarpit_config *c, const char *key, const char *value, char *err,
+                              size_t errlen)
+{
+    (void)key;
+    if (parse_reply(value, 500, 599, &c->permfail_code, c->permfail_text, sizeof(c->permfail_text)) != 0) {
+        snprintf(err, errlen, "permfail-reply '%s': expected '5XX text'", value);
+        return -1;
+    }
+    return 0;
+}
+
+/* count_field - the whole-number policies: their field and largest value. */
+static unsigned *count_field(struct tarpit_config *c, const char *key, uint64_t *max)
+{
+    if (strcmp(key, "max-conns-per-client") == 0)
+        return *max = 1000000, &c->max_conns_per_client;
+    if (strcmp(key, "conn-rate") == 0)
+        return *max = TARPIT_RATE_LIMIT_MAX, &c->conn_rate;
+    if (strcmp(key, "msg-rate") == 0)
+        return *max = TARPIT_RATE_LIMIT_MAX, &c->msg_rate;
+    return *max = 100000000, &c->max_msgs_per_conn; /* max-msgs-per-conn */
+}
+
+static int set_count(struct tarpit_config *c, const char *key, const char *value, char *err,
+                     size_t errlen)
+{
+    uint64_t max;
+    unsigned *field = count_field(c, key, &max);
+
+    if (parse_count(value, max, field) != 0) {
+        snprintf(err, errlen, "%s '%s': expected a whole number up to %llu (0: off)", key, value,
+                 (unsigned long long)max);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_rate_window(struct tarpit_config *c, const char *key, const char *value, char *err,
+                           size_t errlen)
+{
+    (void)key;
+    if (numparse_double(value, 0.001, 86400, &c->rate_window) != 0) {
+        snprintf(err, errlen, "rate-window '%s': expected seconds > 0", value);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_accept_rate(struct tarpit_config *c, const char *key, const char *value, char *err,
+                           size_t errlen)
+{
+    (void)key;
+    if (numparse_double(value, 0, 1e9, &c->accept_rate) != 0) {
+        snprintf(err, errlen, "accept-rate '%s': expected messages per second (0: off)", value);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_seed(struct tarpit_config *c, const char *key, const char *value, char *err,
+                    size_t errlen)
+{
+    (void)key;
+    if (numparse_u64(value, UINT64_MAX, &c->seed) != 0) {
+        snprintf(err, errlen, "seed '%s': expected a whole number", value);
+        return -1;
+    }
+    return 0;
+}
+
+/* The policy keys that are not per stage, and their setters. */
+static const struct {
+    const char *key;
+    config_setter *set;
+} config_keys[] = {
+    {"stutter", set_stutter},
+    {"early-talkers", set_early_talkers},
+    {"preset", set_preset},
+    {"tempfail-reply", set_tempfail_reply},
+    {"permfail-reply", set_permfail_reply},
+    {"max-conns-per-client", set_count},
+    {"conn-rate", set_count},
+    {"msg-rate", set_count},
+    {"max-msgs-per-conn", set_count},
+    {"rate-window", set_rate_window},
+    {"accept-rate", set_accept_rate},
+    {"seed", set_seed},
+};
+
+/* stage_key - a per-stage key (delay-STAGE, tempfail-STAGE, permfail-STAGE,
+ * disconnect-STAGE); returns 0 or -1 when set, 1 when key is not one. */
+static int stage_key(struct tarpit_config *c, const char *key, const char *value, char *err,
+                     size_t errlen)
+{
+    const char *dash = strchr(key, '-');
+    int st;
+
+    if (dash == NULL || (st = stage_from(dash + 1, strlen(dash + 1))) < 0)
+        return 1;
+    size_t plen = (size_t)(dash - key);
+    double *prob = NULL;
+    if (plen == 5 && strncmp(key, "delay", 5) == 0) {
+        char why[200];
+        if (delay_spec_parse(value, &c->delay[st], why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "%s %s", key, why);
+            return -1;
+        }
+        return 0;
+    }
+    if (plen == 8 && strncmp(key, "tempfail", 8) == 0)
+        prob = &c->tempfail[st];
+    else if (plen == 8 && strncmp(key, "permfail", 8) == 0)
+        prob = &c->permfail[st];
+    else if (plen == 10 && strncmp(key, "disconnect", 10) == 0)
+        prob = &c->disconnect[st];
+    if (prob == NULL)
+        return 1;
+    if (parse_prob(value, prob) != 0) {
+        snprintf(err, errlen, "%s '%s': expected a probability from 0 to 1", key, value);
+        return -1;
+    }
+    return 0;
+}
+
+size_t tarpit_config_keys(const char **keys, size_t max)
+{
+    static const char *const prefixes[] = {"delay", "tempfail", "permfail", "disconnect"};
+    static char names[sizeof(prefixes) / sizeof(prefixes[0])][SMTP_STAGE_COUNT][32];
+    size_t n = 0;
+
+    for (size_t p = 0; p < sizeof(prefixes) / sizeof(prefixes[0]); p++)
+        for (int st = 0; st < SMTP_STAGE_COUNT && n < max; st++) {
+            snprintf(names[p][st], sizeof(names[p][st]), "%s-%s", prefixes[p], smtp_stage_name(st));
+            keys[n++] = names[p][st];
+        }
+    for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]) && n < max; i++)
+        keys[n++] = config_keys[i].key;
+    return n;
+}
+
 int tarpit_config_set(struct tarpit_config *c, const char *key, const char *value, char *err,
                       size_t errlen)
 {
-    const char *dash = strchr(key, '-');
-    uint64_t u;
-    int st;
+    int r = stage_key(c, key, value, err, errlen);
 
-    if (dash && (st = stage_from(dash + 1, strlen(dash + 1))) >= 0) {
-        size_t plen = (size_t)(dash - key);
-        double *prob = NULL;
-        if (plen == 5 && strncmp(key, "delay", 5) == 0) {
-            char why[200];
-            if (delay_spec_parse(value, &c->delay[st], why, sizeof(why)) != 0) {
-                snprintf(err, errlen, "%s %s", key, why);
-                return -1;
-            }
-            return 0;
-        }
-        if (plen == 8 && strncmp(key, "tempfail", 8) == 0)
-            prob = &c->tempfail[st];
-        else if (plen == 8 && strncmp(key, "permfail", 8) == 0)
-            prob = &c->permfail[st];
-        else if (plen == 10 && strncmp(key, "disconnect", 10) == 0)
-            prob = &c->disconnect[st];
-        if (prob) {
-            if (parse_prob(value, prob) != 0) {
-                snprintf(err, errlen, "%s '%s': expected a probability from 0 to 1", key, value);
-                return -1;
-            }
-            return 0;
-        }
-    }
-    if (strcmp(key, "stutter") == 0) {
-        char buf[64];
-        char *slash;
-        snprintf(buf, sizeof(buf), "%s", value);
-        slash = strchr(buf, '/');
-        if (slash)
-            *slash = 0;
-        if (numparse_u64(buf, 65536, &u) != 0 ||
-            (slash && numparse_double(slash + 1, 0.001, 3600, &c->stutter_interval) != 0)) {
-            snprintf(err, errlen, "stutter '%s': expected BYTES/SECONDS, e.g. 1/1", value);
-            return -1;
-        }
-        c->stutter_bytes = (size_t)u;
-        return 0;
-    }
-    if (strcmp(key, "early-talkers") == 0) {
-        if (strcmp(value, "reject") == 0)
-            c->reject_early_talkers = 1;
-        else if (strcmp(value, "allow") == 0)
-            c->reject_early_talkers = 0;
-        else {
-            snprintf(err, errlen, "early-talkers '%s': expected reject or allow", value);
-            return -1;
-        }
-        return 0;
-    }
-    if (strcmp(key, "preset") == 0) {
-        static const char *const names[] = {"postfix", "gmail", "yahoo", "greylist"};
-        for (int i = 0; i < 4; i++)
-            if (strcmp(value, names[i]) == 0) {
-                c->preset = (enum tarpit_preset)i;
-                return 0;
-            }
-        snprintf(err, errlen, "preset '%s': expected postfix, gmail, yahoo or greylist", value);
-        return -1;
-    }
-    if (strcmp(key, "tempfail-reply") == 0) {
-        if (parse_reply(value, 400, 499, &c->tempfail_code, c->tempfail_text,
-                        sizeof(c->tempfail_text)) != 0) {
-            snprintf(err, errlen, "tempfail-reply '%s': expected '4XX text'", value);
-            return -1;
-        }
-        return 0;
-    }
-    if (strcmp(key, "permfail-reply") == 0) {
-        if (parse_reply(value, 500, 599, &c->permfail_code, c->permfail_text,
-                        sizeof(c->permfail_text)) != 0) {
-            snprintf(err, errlen, "permfail-reply '%s': expected '5XX text'", value);
-            return -1;
-        }
-        return 0;
-    }
-    const struct {
-        const char *key;
-        unsigned *field;
-        uint64_t max;
-    } counts[] = {
-        {"max-conns-per-client", &c->max_conns_per_client, 1000000},
-        {"conn-rate", &c->conn_rate, TARPIT_RATE_LIMIT_MAX},
-        {"msg-rate", &c->msg_rate, TARPIT_RATE_LIMIT_MAX},
-        {"max-msgs-per-conn", &c->max_msgs_per_conn, 100000000},
-    };
-    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
-        if (strcmp(key, counts[i].key) == 0) {
-            if (parse_count(value, counts[i].max, counts[i].field) != 0) {
-                snprintf(err, errlen, "%s '%s': expected a whole number up to %llu (0: off)", key,
-                         value, (unsigned long long)counts[i].max);
-                return -1;
-            }
-            return 0;
-        }
-    if (strcmp(key, "rate-window") == 0) {
-        if (numparse_double(value, 0.001, 86400, &c->rate_window) != 0) {
-            snprintf(err, errlen, "rate-window '%s': expected seconds > 0", value);
-            return -1;
-        }
-        return 0;
-    }
-    if (strcmp(key, "accept-rate") == 0) {
-        if (numparse_double(value, 0, 1e9, &c->accept_rate) != 0) {
-            snprintf(err, errlen, "accept-rate '%s': expected messages per second (0: off)", value);
-            return -1;
-        }
-        return 0;
-    }
-    if (strcmp(key, "seed") == 0) {
-        if (numparse_u64(value, UINT64_MAX, &c->seed) != 0) {
-            snprintf(err, errlen, "seed '%s': expected a whole number", value);
-            return -1;
-        }
-        return 0;
-    }
+    if (r <= 0)
+        return r;
+    for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++)
+        if (strcmp(key, config_keys[i].key) == 0)
+            return config_keys[i].set(c, key, value, err, errlen);
     return 1;
 }
 

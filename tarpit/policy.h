@@ -85,6 +85,10 @@ void tarpit_config_init(struct tarpit_config *c);
 int tarpit_config_set(struct tarpit_config *c, const char *key, const char *value, char *err,
                       size_t errlen);
 
+/* tarpit_config_keys - every policy key (delay-connect ... seed) into keys[0..max);
+ * returns how many. The strings are the module's. */
+size_t tarpit_config_keys(const char **keys, size_t max);
+
 /* tarpit_config_help - every policy key with its meaning and default. */
 void tarpit_config_help(FILE *f);
 
