@@ -31,34 +31,50 @@ static int copy_field(char *dst, size_t size, const char *key, const char *value
     return 0;
 }
 
-int load_target_set(struct load_target *t, const char *key, const char *value, char *err,
-                    size_t errlen)
+/* A setter: one key's value into t; returns 0, or -1 with a reason in err. */
+typedef int target_setter(struct load_target *t, const char *key, const char *value, char *err,
+                          size_t errlen);
+
+static int set_target(struct load_target *t, const char *key, const char *value, char *err,
+                      size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char why[256];
+
+    if (addr_parse(value, -1, &ss, &len, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "target %s", why);
+        return -1;
+    }
+    return copy_field(t->target, sizeof(t->target), key, value, err, errlen);
+}
+
+static int set_address(struct load_target *t, const char *key, const char *value, char *err,
+                       size_t errlen)
+{
+    return key[0] == 'f' ? copy_field(t->from, sizeof(t->from), key, value, err, errlen)
+                         : copy_field(t->to, sizeof(t->to), key, value, err, errlen);
+}
+
+static int set_tenant(struct load_target *t, const char *key, const char *value, char *err,
+                      size_t errlen)
+{
+    (void)key;
+    if (!mua_stamp_name_ok(value)) {
+        snprintf(err, errlen, "tenant '%s': letters, digits, '.', '-' and '_' only", value);
+        return -1;
+    }
+    strcpy(t->name, value);
+    return 0;
+}
+
+/* set_count - messages (one count, or a list: one per round), sessions, rounds. */
+static int set_count(struct load_target *t, const char *key, const char *value, char *err,
+                     size_t errlen)
 {
     uint64_t u;
 
-    if (strcmp(key, "target") == 0) {
-        struct sockaddr_storage ss;
-        socklen_t len;
-        char why[256];
-        if (addr_parse(value, -1, &ss, &len, why, sizeof(why)) != 0) {
-            snprintf(err, errlen, "target %s", why);
-            return -1;
-        }
-        return copy_field(t->target, sizeof(t->target), key, value, err, errlen);
-    }
-    if (strcmp(key, "from") == 0)
-        return copy_field(t->from, sizeof(t->from), key, value, err, errlen);
-    if (strcmp(key, "to") == 0)
-        return copy_field(t->to, sizeof(t->to), key, value, err, errlen);
-    if (strcmp(key, "tenant") == 0) {
-        if (!mua_stamp_name_ok(value)) {
-            snprintf(err, errlen, "tenant '%s': letters, digits, '.', '-' and '_' only", value);
-            return -1;
-        }
-        strcpy(t->name, value);
-        return 0;
-    }
-    if (strcmp(key, "messages") == 0 && strchr(value, ',')) {
+    if (key[0] == 'm' && strchr(value, ',')) {
         char buf[256], *save = NULL;
         snprintf(buf, sizeof(buf), "%s", value);
         t->nlist = 0;
@@ -75,42 +91,68 @@ int load_target_set(struct load_target *t, const char *key, const char *value, c
         }
         return 0;
     }
-    if (strcmp(key, "messages") == 0 || strcmp(key, "sessions") == 0 ||
-        strcmp(key, "rounds") == 0) {
-        if (numparse_u64(value, 100000000, &u) != 0 || u == 0) {
-            snprintf(err, errlen, "%s '%s': expected a whole number from 1", key, value);
-            return -1;
-        }
-        if (key[0] == 'm') {
-            t->messages = (unsigned)u;
-            t->nlist = 0;
-        }
-        else if (key[0] == 's')
-            t->sessions = (unsigned)u;
-        else
-            t->rounds = (unsigned)u;
-        return 0;
+    if (numparse_u64(value, 100000000, &u) != 0 || u == 0) {
+        snprintf(err, errlen, "%s '%s': expected a whole number from 1", key, value);
+        return -1;
     }
-    if (strcmp(key, "interval") == 0 || strcmp(key, "start") == 0) {
-        double v;
-        if (numparse_double(value, 0, 86400, &v) != 0) {
-            snprintf(err, errlen, "%s '%s': expected seconds", key, value);
-            return -1;
-        }
-        if (key[0] == 'i')
-            t->interval = v;
-        else
-            t->start = v;
-        return 0;
+    if (key[0] == 'm') {
+        t->messages = (unsigned)u;
+        t->nlist = 0;
+    } else if (key[0] == 's') {
+        t->sessions = (unsigned)u;
+    } else {
+        t->rounds = (unsigned)u;
     }
-    if (strcmp(key, "size") == 0) {
-        if (numparse_u64(value, LOAD_SIZE_MAX, &u) != 0) {
-            snprintf(err, errlen, "size '%s': expected body bytes up to %u", value, LOAD_SIZE_MAX);
-            return -1;
-        }
-        t->size = (size_t)u;
-        return 0;
+    return 0;
+}
+
+static int set_seconds(struct load_target *t, const char *key, const char *value, char *err,
+                       size_t errlen)
+{
+    double v;
+
+    if (numparse_double(value, 0, 86400, &v) != 0) {
+        snprintf(err, errlen, "%s '%s': expected seconds", key, value);
+        return -1;
     }
+    if (key[0] == 'i')
+        t->interval = v;
+    else
+        t->start = v;
+    return 0;
+}
+
+static int set_size(struct load_target *t, const char *key, const char *value, char *err,
+                    size_t errlen)
+{
+    uint64_t u;
+
+    (void)key;
+    if (numparse_u64(value, LOAD_SIZE_MAX, &u) != 0) {
+        snprintf(err, errlen, "size '%s': expected body bytes up to %u", value, LOAD_SIZE_MAX);
+        return -1;
+    }
+    t->size = (size_t)u;
+    return 0;
+}
+
+/* The keys of a target, and their setters. */
+static const struct {
+    const char *key;
+    target_setter *set;
+} target_keys[] = {
+    {"target", set_target},  {"from", set_address},      {"to", set_address},
+    {"tenant", set_tenant},  {"messages", set_count},    {"sessions", set_count},
+    {"rounds", set_count},   {"interval", set_seconds},  {"start", set_seconds},
+    {"size", set_size},
+};
+
+int load_target_set(struct load_target *t, const char *key, const char *value, char *err,
+                    size_t errlen)
+{
+    for (size_t i = 0; i < sizeof(target_keys) / sizeof(target_keys[0]); i++)
+        if (strcmp(key, target_keys[i].key) == 0)
+            return target_keys[i].set(t, key, value, err, errlen);
     return 1;
 }
 
