@@ -252,7 +252,9 @@ static void usage(FILE *f)
             "Exit status: 0, 1 if any message failed, 2 on bad usage.\n");
 }
 
-int main(int argc, char **argv)
+/* parse_options - the command line into mua's schedule and settings; *log_path gets
+ * --log. Returns -1 to go on, or the exit status (0 after --help, 2 on bad usage). */
+static int parse_options(int argc, char **argv, const char **log_path)
 {
     enum { O_TARGET = 1000, O_FROM, O_TO, O_MESSAGES, O_SESSIONS, O_ROUNDS, O_INTERVAL, O_SIZE,
            O_TENANT, O_SCHEDULE, O_RUN, O_LOG, O_EHLO, O_CTIMEOUT, O_TIMEOUT, O_ALLOW };
@@ -269,7 +271,7 @@ int main(int argc, char **argv)
     static const char *const keys[] = {"target", "from", "to", "messages", "sessions",
                                        "rounds", "interval", "size", "tenant"};
     struct load_target flags;
-    const char *schedule = NULL, *log_path = NULL, *run = NULL;
+    const char *schedule = NULL, *run = NULL;
     char err[1024];
     int opt, have_flags = 0;
 
@@ -291,7 +293,7 @@ int main(int argc, char **argv)
         switch (opt) {
         case O_SCHEDULE: schedule = optarg; break;
         case O_RUN: run = optarg; break;
-        case O_LOG: log_path = optarg; break;
+        case O_LOG: *log_path = optarg; break;
         case O_EHLO: mua.ehlo = optarg; break;
         case O_CTIMEOUT:
         case O_TIMEOUT:
@@ -335,7 +337,13 @@ int main(int argc, char **argv)
     } else if (!schedule || strcmp(mua.sched.run, "run") == 0) {
         snprintf(mua.sched.run, sizeof(mua.sched.run), "r%lld", (long long)(clock_realtime_us() / 1000000));
     }
-    if (log_path) {
+    return -1;
+}
+
+/* open_log - the CSV log with its header line; returns 0, or 1 (message printed). */
+static int open_log(const char *log_path)
+{
+    {
         mua.log = fopen(log_path, "w");
         if (mua.log == NULL) {
             fprintf(stderr, "mua: %s: cannot write: %s\n", log_path, strerror(errno));
@@ -344,9 +352,16 @@ int main(int argc, char **argv)
         setvbuf(mua.log, NULL, _IOFBF, 1 << 20);
         fputs("run,tenant,target,round,seq,intended_us,start_us,end_us,code,reply,curl_error\n", mua.log);
     }
+    return 0;
+}
 
+/* prepare - totals, one body per target, and every round's due time in order (into
+ * *dues, *ndue); returns 0, or 1 when out of memory (message printed). */
+static int prepare(struct due **dues_out, size_t *ndue_out)
+{
     struct load_schedule *s = &mua.sched;
     size_t ndue = 0;
+
     for (unsigned i = 0; i < s->ntargets; i++) {
         for (unsigned k = 0; k < s->targets[i].rounds; k++)
             mua.total += load_round_messages(&s->targets[i], k);
@@ -367,12 +382,6 @@ int main(int argc, char **argv)
         }
         load_body(mua.bodies[i], s->targets[i].size);
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    pthread_mutex_init(&mua.lock, NULL);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, MUA_STACK_SIZE);
-
     /* the run starts on the next whole second plus a little, so rounds line up with clocks */
     mua.start_us = (clock_realtime_us() / 1000000 + 1) * 1000000;
     ndue = 0;
@@ -380,7 +389,21 @@ int main(int argc, char **argv)
         for (unsigned k = 0; k < s->targets[i].rounds; k++)
             dues[ndue++] = (struct due){load_round_due_us(&s->targets[i], mua.start_us, k), i, k};
     qsort(dues, ndue, sizeof(*dues), due_cmp);
+    *dues_out = dues;
+    *ndue_out = ndue;
+    return 0;
+}
 
+/* send_rounds - start each round's sessions at its due time (a thread each, at most
+ * MUA_THREADS_MAX at once) and wait for all of them. */
+static void send_rounds(const struct due *dues, size_t ndue)
+{
+    const struct load_schedule *s = &mua.sched;
+    pthread_attr_t attr;
+
+    pthread_mutex_init(&mua.lock, NULL);
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, MUA_STACK_SIZE);
     pthread_t progress;
     int show = isatty(STDERR_FILENO);
     if (show)
@@ -436,6 +459,23 @@ int main(int argc, char **argv)
     mua.finished = 1;
     if (show)
         pthread_join(progress, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    const char *log_path = NULL;
+    struct due *dues = NULL;
+    size_t ndue = 0;
+    int rc;
+
+    if ((rc = parse_options(argc, argv, &log_path)) >= 0)
+        return rc;
+    if (log_path && open_log(log_path) != 0)
+        return 1;
+    if (prepare(&dues, &ndue) != 0)
+        return 1;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    send_rounds(dues, ndue);
     if (mua.log && (fflush(mua.log) != 0 || fclose(mua.log) != 0)) {
         fprintf(stderr, "mua: %s: write failed\n", log_path);
         return 1;
@@ -451,7 +491,7 @@ int main(int argc, char **argv)
             (unsigned long long)mua.failed, span > 0 ? (double)(mua.done - mua.failed) / span : 0.0,
             isnan(sum.p50) ? 0.0 : sum.p50, isnan(sum.p99) ? 0.0 : sum.p99,
             (double)mua.max_lag_us / 1000.0);
-    for (unsigned i = 0; i < s->ntargets; i++)
+    for (unsigned i = 0; i < mua.sched.ntargets; i++)
         free(mua.bodies[i]);
     free(mua.bodies);
     free(mua.latency);
