@@ -231,7 +231,16 @@ static void usage(FILE *f)
                "the mua schedule, shell settings for scenarios/run, and the effective parameters.\n");
 }
 
-int main(int argc, char **argv)
+/* What the command line asked for. */
+struct args {
+    const char *file, *run, *sched_out, *env_out, *json_out;
+    const char *rounds, *interval, *drain; /* the knobs, as given */
+    double scale;
+};
+
+/* parse_options - the command line into a; returns -1 to go on, or the exit status
+ * (0 after --help, 2 on bad usage). */
+static int parse_options(int argc, char **argv, struct args *a)
 {
     static const struct option longopts[] = {
         {"file", required_argument, NULL, 'f'},     {"scale", required_argument, NULL, 's'},
@@ -239,192 +248,231 @@ int main(int argc, char **argv)
         {"drain", required_argument, NULL, 'd'},    {"run", required_argument, NULL, 'R'},
         {"schedule", required_argument, NULL, 'S'}, {"env", required_argument, NULL, 'E'},
         {"json", required_argument, NULL, 'J'},     {"help", no_argument, NULL, 'h'}, {0}};
-    static struct scenario s;
-    const char *file = NULL, *run = "run", *sched_out = NULL, *env_out = NULL, *json_out = NULL;
-    const char *o_rounds = NULL, *o_interval = NULL, *o_drain = NULL;
-    double scale = 1;
-    char err[1024];
     int opt;
 
+    *a = (struct args){.run = "run", .scale = 1};
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'f': file = optarg; break;
+        case 'f': a->file = optarg; break;
         case 's':
-            if (numparse_double(optarg, 1e-6, 1e6, &scale) != 0) {
+            if (numparse_double(optarg, 1e-6, 1e6, &a->scale) != 0) {
                 fprintf(stderr, "scenario: SCALE '%s': expected a positive number\n", optarg);
                 return 2;
             }
             break;
-        case 'r': o_rounds = optarg; break;
-        case 'i': o_interval = optarg; break;
-        case 'd': o_drain = optarg; break;
-        case 'R': run = optarg; break;
-        case 'S': sched_out = optarg; break;
-        case 'E': env_out = optarg; break;
-        case 'J': json_out = optarg; break;
+        case 'r': a->rounds = optarg; break;
+        case 'i': a->interval = optarg; break;
+        case 'd': a->drain = optarg; break;
+        case 'R': a->run = optarg; break;
+        case 'S': a->sched_out = optarg; break;
+        case 'E': a->env_out = optarg; break;
+        case 'J': a->json_out = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
-    if (file == NULL) {
+    if (a->file == NULL) {
         usage(stderr);
         return 2;
     }
-    s.path = file;
-    s.msas = s.mxs = 3;
-    s.rounds = 1;
-    s.sessions = 1;
-    s.interval = 10;
-    s.drain = 120;
-    s.size = 1000;
-    s.seed = 1;
-    if (kv_parse_file(file, entry, &s, err, sizeof(err)) != 0) {
+    return -1;
+}
+
+/* load_scenario - the file with its defaults, the knobs, and the checks across sections;
+ * returns -1 to go on, or 2 with the message (file and line) printed. */
+static int load_scenario(struct scenario *s, const struct args *a)
+{
+    const char *file = a->file;
+    char err[1024];
+
+    s->path = file;
+    s->msas = s->mxs = 3;
+    s->rounds = 1;
+    s->sessions = 1;
+    s->interval = 10;
+    s->drain = 120;
+    s->size = 1000;
+    s->seed = 1;
+    if (kv_parse_file(file, entry, s, err, sizeof(err)) != 0) {
         fprintf(stderr, "scenario: %s\n", err);
         return 2;
     }
     /* the knobs, each checked like the file's own keys */
-    const char *knob[3][2] = {{"rounds", o_rounds}, {"interval", o_interval}, {"drain", o_drain}};
+    const char *knob[3][2] = {{"rounds", a->rounds}, {"interval", a->interval}, {"drain", a->drain}};
     for (int k = 0; k < 3; k++)
-        if (knob[k][1] && entry(&s, NULL, knob[k][0], knob[k][1], err, sizeof(err)) != 0) {
+        if (knob[k][1] && entry(s, NULL, knob[k][0], knob[k][1], err, sizeof(err)) != 0) {
             fprintf(stderr, "scenario: %s: %s\n", knob[k][0][0] == 'r' ? "ROUNDS" : knob[k][0][0] == 'i' ? "INTERVAL" : "DRAIN", err);
             return 2;
         }
-    s.scale = scale;
-    if (s.name[0] == 0) {
+    s->scale = a->scale;
+    if (s->name[0] == 0) {
         fprintf(stderr, "scenario: %s: no 'name'\n", file);
         return 2;
     }
     unsigned nmsa = 0;
     for (unsigned i = 1; i <= SC_HOSTS_MAX; i++) {
-        if (!s.msa[i].set)
+        if (!s->msa[i].set)
             continue;
-        if (i > s.msas || s.msa[i].mx == 0 || s.msa[i].mx > s.mxs || !s.msa[i].messages[0]) {
+        if (i > s->msas || s->msa[i].mx == 0 || s->msa[i].mx > s->mxs || !s->msa[i].messages[0]) {
             fprintf(stderr, "scenario: %s: [msa%u] needs mx (mx1..mx%u) and messages, and msas >= %u\n",
-                    file, i, s.mxs, i);
+                    file, i, s->mxs, i);
             return 2;
         }
         nmsa++;
     }
-    for (unsigned i = s.mxs + 1; i <= SC_HOSTS_MAX; i++)
-        if (s.mx[i].tarpit[0] || s.mx[i].nopts) {
-            fprintf(stderr, "scenario: %s: [mx%u] but mxs = %u\n", file, i, s.mxs);
+    for (unsigned i = s->mxs + 1; i <= SC_HOSTS_MAX; i++)
+        if (s->mx[i].tarpit[0] || s->mx[i].nopts) {
+            fprintf(stderr, "scenario: %s: [mx%u] but mxs = %u\n", file, i, s->mxs);
             return 2;
         }
     if (nmsa == 0) {
         fprintf(stderr, "scenario: %s: no [msaN] section sends anything\n", file);
         return 2;
     }
-    for (unsigned k = 0; k < s.nfaults; k++)
-        if (s.faults[k].action == FAULT_STOP_MX && s.faults[k].mx > s.mxs) {
-            fprintf(stderr, "scenario: %s: fault stop-mx mx%u but mxs = %u\n", file, s.faults[k].mx, s.mxs);
+    for (unsigned k = 0; k < s->nfaults; k++)
+        if (s->faults[k].action == FAULT_STOP_MX && s->faults[k].mx > s->mxs) {
+            fprintf(stderr, "scenario: %s: fault stop-mx mx%u but mxs = %u\n", file, s->faults[k].mx, s->mxs);
             return 2;
         }
+    return -1;
+}
 
-    /* the schedule, and the planned total */
-    unsigned long long total = 0;
-    FILE *sf = sched_out ? fopen(sched_out, "w") : NULL;
-    if (sched_out && sf == NULL) {
-        fprintf(stderr, "scenario: %s: %s\n", sched_out, strerror(errno));
+/* write_schedule - the mua's schedule (when asked for) and the planned total of
+ * messages; returns 0, or 1 when the file cannot be written (message printed). */
+static int write_schedule(const struct scenario *s, const struct args *a, unsigned long long *total)
+{
+    char err[256];
+
+    *total = 0;
+    FILE *sf = a->sched_out ? fopen(a->sched_out, "w") : NULL;
+    if (a->sched_out && sf == NULL) {
+        fprintf(stderr, "scenario: %s: %s\n", a->sched_out, strerror(errno));
         return 1;
     }
     if (sf)
         fprintf(sf, "# mua schedule for scenario %s (written by bin/scenario)\nrun = %s\ninterval = %g\nrounds = %u\nsize = %zu\n",
-                s.name, run, s.interval, s.rounds, s.size);
+                s->name, a->run, s->interval, s->rounds, s->size);
     for (unsigned i = 1; i <= SC_HOSTS_MAX; i++) {
-        if (!s.msa[i].set)
+        if (!s->msa[i].set)
             continue;
         char spec[256];
         struct load_target t = {0};
-        scaled(s.msa[i].messages, scale, spec, sizeof(spec));
+        scaled(s->msa[i].messages, a->scale, spec, sizeof(spec));
         load_target_set(&t, "messages", spec, err, sizeof(err));
-        for (unsigned k = 0; k < s.rounds; k++)
-            total += load_round_messages(&t, k);
-        unsigned sessions = s.msa[i].sessions ? s.msa[i].sessions : s.sessions;
+        for (unsigned k = 0; k < s->rounds; k++)
+            *total += load_round_messages(&t, k);
+        unsigned sessions = s->msa[i].sessions ? s->msa[i].sessions : s->sessions;
         if (sessions > t.messages)
             sessions = t.messages; /* SCALE may leave fewer messages than sessions */
         if (sf)
             fprintf(sf, "[msa%u]\ntarget = 198.18.1.%u:25\nfrom = user@msa%u.test\nto = user@mx%u.test\nmessages = %s\nsessions = %u\n",
-                    i, 10 + i, i, s.msa[i].mx, spec, sessions);
+                    i, 10 + i, i, s->msa[i].mx, spec, sessions);
     }
     if (sf && fclose(sf) != 0)
         return 1;
-    if (env_out) {
-        FILE *f = fopen(env_out, "w");
-        if (f == NULL) {
-            fprintf(stderr, "scenario: %s: %s\n", env_out, strerror(errno));
-            return 1;
-        }
-        fprintf(f, "SC_NAME=%s\nSC_MSAS=%u\nSC_MXS=%u\nSC_ROUNDS=%u\nSC_INTERVAL=%g\nSC_DRAIN=%g\nSC_SCALE=%g\nSC_SIZE=%zu\nSC_SEED=%llu\nSC_TOTAL=%llu\n",
-                s.name, s.msas, s.mxs, s.rounds, s.interval, s.drain, scale, s.size,
-                (unsigned long long)s.seed, total);
-        fputs("SC_DESCRIPTION=", f);
-        shq(f, s.description);
-        fputs("\nSC_RELAY=(", f);
-        for (unsigned k = 0; k < s.nrelay; k++) {
-            fputc(' ', f);
-            shq(f, s.relay[k]);
-        }
-        fputs(" )\nSC_MSA=(", f);
-        for (unsigned k = 0; k < s.nmsa; k++) {
-            fputc(' ', f);
-            shq(f, s.msa_settings[k]);
-        }
-        fputs(" )\nSC_FAULTS=(", f);
-        for (unsigned k = 0; k < s.nfaults; k++) {
-            char text[FAULT_TEXT_MAX];
-            fault_format(&s.faults[k], text, sizeof(text));
-            fputc(' ', f);
-            shq(f, text);
+    return 0;
+}
+
+/* write_env - the parameters as shell assignments for the runner; returns 0 or 1. */
+static int write_env(const struct scenario *s, const struct args *a, unsigned long long total)
+{
+    FILE *f = fopen(a->env_out, "w");
+    if (f == NULL) {
+        fprintf(stderr, "scenario: %s: %s\n", a->env_out, strerror(errno));
+        return 1;
+    }
+    fprintf(f, "SC_NAME=%s\nSC_MSAS=%u\nSC_MXS=%u\nSC_ROUNDS=%u\nSC_INTERVAL=%g\nSC_DRAIN=%g\nSC_SCALE=%g\nSC_SIZE=%zu\nSC_SEED=%llu\nSC_TOTAL=%llu\n",
+            s->name, s->msas, s->mxs, s->rounds, s->interval, s->drain, a->scale, s->size,
+            (unsigned long long)s->seed, total);
+    fputs("SC_DESCRIPTION=", f);
+    shq(f, s->description);
+    fputs("\nSC_RELAY=(", f);
+    for (unsigned k = 0; k < s->nrelay; k++) {
+        fputc(' ', f);
+        shq(f, s->relay[k]);
+    }
+    fputs(" )\nSC_MSA=(", f);
+    for (unsigned k = 0; k < s->nmsa; k++) {
+        fputc(' ', f);
+        shq(f, s->msa_settings[k]);
+    }
+    fputs(" )\nSC_FAULTS=(", f);
+    for (unsigned k = 0; k < s->nfaults; k++) {
+        char text[FAULT_TEXT_MAX];
+        fault_format(&s->faults[k], text, sizeof(text));
+        fputc(' ', f);
+        shq(f, text);
+    }
+    fputs(" )\n", f);
+    for (unsigned i = 1; i <= s->mxs; i++) {
+        fprintf(f, "SC_MX%u_TARPIT=", i);
+        shq(f, s->mx[i].tarpit);
+        fprintf(f, "\nSC_MX%u_OPTS=(", i);
+        for (unsigned k = 0; k < s->mx[i].nopts; k++) {
+            char *eq = strchr(s->mx[i].opts[k], '=');
+            fprintf(f, " '--%.*s' ", (int)(eq - s->mx[i].opts[k]), s->mx[i].opts[k]);
+            shq(f, eq + 1);
         }
         fputs(" )\n", f);
-        for (unsigned i = 1; i <= s.mxs; i++) {
-            fprintf(f, "SC_MX%u_TARPIT=", i);
-            shq(f, s.mx[i].tarpit);
-            fprintf(f, "\nSC_MX%u_OPTS=(", i);
-            for (unsigned k = 0; k < s.mx[i].nopts; k++) {
-                char *eq = strchr(s.mx[i].opts[k], '=');
-                fprintf(f, " '--%.*s' ", (int)(eq - s.mx[i].opts[k]), s.mx[i].opts[k]);
-                shq(f, eq + 1);
-            }
-            fputs(" )\n", f);
-        }
-        if (fclose(f) != 0)
-            return 1;
     }
-    if (json_out) {
-        struct json_writer w;
-        FILE *f = fopen(json_out, "w");
-        if (f == NULL)
-            return 1;
-        json_writer_init(&w);
-        json_begin(&w);
-        json_cstr(&w, "name", s.name);
-        json_cstr(&w, "description", s.description);
-        json_uint(&w, "msas", s.msas);
-        json_uint(&w, "mxs", s.mxs);
-        json_uint(&w, "rounds", s.rounds);
-        json_double(&w, "interval", s.interval, 3);
-        json_double(&w, "drain", s.drain, 3);
-        json_double(&w, "scale", scale, 6);
-        json_uint(&w, "size", s.size);
-        json_uint(&w, "seed", s.seed);
-        json_uint(&w, "messages_planned", total);
-        json_array_begin(&w, "relay_settings");
-        for (unsigned k = 0; k < s.nrelay; k++)
-            json_cstr(&w, NULL, s.relay[k]);
-        json_array_end(&w);
-        json_array_begin(&w, "faults");
-        for (unsigned k = 0; k < s.nfaults; k++) {
-            char text[FAULT_TEXT_MAX];
-            fault_format(&s.faults[k], text, sizeof(text));
-            json_cstr(&w, NULL, text);
-        }
-        json_array_end(&w);
-        json_end(&w);
-        fwrite(w.buf, 1, w.len, f);
-        json_writer_free(&w);
-        if (fclose(f) != 0)
-            return 1;
+    if (fclose(f) != 0)
+        return 1;
+    return 0;
+}
+
+/* write_json - the effective parameters as JSON (meta.json embeds it); returns 0 or 1. */
+static int write_json(const struct scenario *s, const struct args *a, unsigned long long total)
+{
+    struct json_writer w;
+    FILE *f = fopen(a->json_out, "w");
+    if (f == NULL)
+        return 1;
+    json_writer_init(&w);
+    json_begin(&w);
+    json_cstr(&w, "name", s->name);
+    json_cstr(&w, "description", s->description);
+    json_uint(&w, "msas", s->msas);
+    json_uint(&w, "mxs", s->mxs);
+    json_uint(&w, "rounds", s->rounds);
+    json_double(&w, "interval", s->interval, 3);
+    json_double(&w, "drain", s->drain, 3);
+    json_double(&w, "scale", a->scale, 6);
+    json_uint(&w, "size", s->size);
+    json_uint(&w, "seed", s->seed);
+    json_uint(&w, "messages_planned", total);
+    json_array_begin(&w, "relay_settings");
+    for (unsigned k = 0; k < s->nrelay; k++)
+        json_cstr(&w, NULL, s->relay[k]);
+    json_array_end(&w);
+    json_array_begin(&w, "faults");
+    for (unsigned k = 0; k < s->nfaults; k++) {
+        char text[FAULT_TEXT_MAX];
+        fault_format(&s->faults[k], text, sizeof(text));
+        json_cstr(&w, NULL, text);
     }
+    json_array_end(&w);
+    json_end(&w);
+    fwrite(w.buf, 1, w.len, f);
+    json_writer_free(&w);
+    if (fclose(f) != 0)
+        return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct scenario s;
+    struct args a;
+    unsigned long long total = 0;
+    int rc;
+
+    if ((rc = parse_options(argc, argv, &a)) >= 0 || (rc = load_scenario(&s, &a)) >= 0)
+        return rc;
+    if (write_schedule(&s, &a, &total) != 0)
+        return 1;
+    if (a.env_out && write_env(&s, &a, total) != 0)
+        return 1;
+    if (a.json_out && write_json(&s, &a, total) != 0)
+        return 1;
     return 0;
 }
