@@ -8,6 +8,9 @@ import math
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reduce import jain, nearest_rank  # noqa: E402 (beside this file)
+
 # every figure results/plot draws, in the order the report shows them
 FIGURES = (("cumulative", "Messages received at each MX over time"),
            ("relay-latency", "Mean relay latency per second (log)"),
@@ -65,13 +68,6 @@ def fmt(x, unit=""):
     return ("%.3f" % x if isinstance(x, float) else str(x)) + unit
 
 
-def nearest_rank(sorted_xs, p):
-    """the p-th percentile by nearest rank (as lib/stats.c): always an observed value"""
-    if not sorted_xs:
-        return float("nan")
-    return sorted_xs[max(1, math.ceil(p / 100.0 * len(sorted_xs))) - 1]
-
-
 def relay_latency(v, column):
     """relay latencies of delivered mail grouped by column ("tenant" or "mx")"""
     groups = {}
@@ -79,11 +75,6 @@ def relay_latency(v, column):
         if r["tenant"] != "-" and r["relay_latency_s"]:
             groups.setdefault(r[column], []).append(float(r["relay_latency_s"]))
     return {k: sorted(x) for k, x in groups.items()}
-
-
-def jain(xs):
-    s, q = sum(xs), sum(x * x for x in xs)
-    return s * s / (len(xs) * q) if q else float("nan")
 
 
 out = ["# %s: Postfix relay vs transparent proxy" % name, "",
