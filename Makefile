@@ -73,6 +73,8 @@ FUZZ_EXTRA_fault := scenarios/fault.c
 FUZZ_EXTRA_relay := proxy/relay.c proxy/smtp_reply.c
 FUZZ_EXTRA_smtp_reply := proxy/smtp_reply.c
 FUZZ_EXTRA_json_read := mx/json_read.c
+FUZZ_EXTRA_admission := proxy/admission.c
+FUZZ_EXTRA_policy_file := proxy/policy_file.c proxy/admission.c
 PROG_INCLUDES := -Iproxy -Itarpit -Iscenarios -Imx
 
 all: $(PROG_BINS)
@@ -110,6 +112,8 @@ $(BUILD)/tests/fault_test: $(BUILD)/scenarios/fault.o
 $(BUILD)/tests/relay_test: $(BUILD)/proxy/relay.o $(BUILD)/proxy/smtp_reply.o
 $(BUILD)/tests/smtp_reply_test: $(BUILD)/proxy/smtp_reply.o
 $(BUILD)/tests/policy_test: $(BUILD)/tarpit/policy.o
+$(BUILD)/tests/admission_test: $(BUILD)/proxy/admission.o
+$(BUILD)/tests/policy_file_test: $(BUILD)/proxy/policy_file.o $(BUILD)/proxy/admission.o
 $(BUILD)/tests/json_read_test: $(BUILD)/mx/json_read.o
 $(BUILD)/tests/latency_test: $(BUILD)/mx/latency.o
 $(BUILD)/tests/sink_test: $(BUILD)/mx/json_read.o

@@ -671,6 +671,22 @@ void conn_abort(struct conn *c)
     close_now(c);
 }
 
+int conn_detachable(const struct conn *c)
+{
+    return !(c->flags & (F_CLOSED | F_CLOSING | F_CONNECTING | F_TLS_PENDING | F_HANDSHAKE | F_TLS)) &&
+           c->ssl == NULL && c->in_len == 0 && c->out_len == 0;
+}
+
+int conn_detach(struct conn *c)
+{
+    if (!conn_detachable(c))
+        return -1;
+    int fd = c->fd;
+    c->fd = -1; /* close_now stops the watchers and leaves the descriptor open */
+    close_now(c);
+    return fd;
+}
+
 int conn_is_closing(const struct conn *c)
 {
     return (c->flags & (F_CLOSING | F_CLOSED)) != 0;

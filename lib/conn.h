@@ -131,6 +131,13 @@ void conn_close(struct conn *c);
 /* conn_abort - close now, dropping what is queued. */
 void conn_abort(struct conn *c);
 
+/* conn_detachable - whether conn_detach would succeed: plain, open, nothing buffered. */
+int conn_detachable(const struct conn *c);
+
+/* conn_detach - give the descriptor back without closing it (the owner keeps the
+ * socket; on_closed follows as for a close). Returns the fd, or -1 if not detachable. */
+int conn_detach(struct conn *c);
+
 /* conn_is_closing - whether conn_close/abort was called or an error closed it. */
 int conn_is_closing(const struct conn *c);
 

@@ -2,6 +2,7 @@
  * "[section]" headers; errors are "file:line: what". */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kv.h"
@@ -29,16 +30,23 @@ int kv_parse_line(char *line, char **key, char **value, char *err, size_t errlen
     if (*s == 0 || *s == '#')
         return 0;
     if (*s == '[') {
-        size_t n = strlen(s);
-        if (s[n - 1] != ']') {
+        char *close = strchr(s, ']');
+        if (close == NULL) {
             snprintf(err, errlen, "section header without ']'");
             return -1;
         }
-        s[n - 1] = 0;
+        char *rest = close + 1; /* only blanks and a comment may follow */
+        while (*rest == ' ' || *rest == '\t')
+            rest++;
+        if (*rest != 0 && *rest != '#') {
+            snprintf(err, errlen, "unexpected '%s' after the section header", rest);
+            return -1;
+        }
+        *close = 0;
         *key = trim(s + 1);
         *value = NULL;
         for (char *p = *key; *p; p++)
-            if (!key_char(*p)) {
+            if (!key_char(*p) && !(*p == ' ' && p[1] != ' ')) {
                 snprintf(err, errlen, "bad character '%c' in section name", *p);
                 return -1;
             }
@@ -75,26 +83,33 @@ int kv_parse_line(char *line, char **key, char **value, char *err, size_t errlen
     return 1;
 }
 
-int kv_parse_file(const char *path, kv_fn *fn, void *arg, char *err, size_t errlen)
+int kv_parse_buffer(const char *name, const char *buf, size_t len, kv_fn *fn, void *arg,
+                    unsigned *line_out, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    char line[KV_LINE_MAX + 2];
+    char line[KV_LINE_MAX + 1];
     char section[KV_LINE_MAX] = "";
     char why[512];
     unsigned lineno = 0;
+    size_t pos = 0;
 
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    while (fgets(line, sizeof(line), f)) {
+    while (pos < len) {
+        const char *nl = memchr(buf + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
         char *key, *value;
         lineno++;
-        if (strlen(line) > KV_LINE_MAX && line[strlen(line) - 1] != '\n') {
-            snprintf(err, errlen, "%s:%u: line longer than %d characters", path, lineno, KV_LINE_MAX);
-            fclose(f);
+        if (n > KV_LINE_MAX) {
+            snprintf(err, errlen, "%s:%u: line longer than %d characters", name, lineno, KV_LINE_MAX);
             return -1;
         }
+        memcpy(line, buf + pos, n);
+        line[n] = 0;
+        pos += n + (nl != NULL);
+        if (strlen(line) != n) {
+            snprintf(err, errlen, "%s:%u: NUL byte in the line", name, lineno);
+            return -1;
+        }
+        if (line_out)
+            *line_out = lineno;
         int r = kv_parse_line(line, &key, &value, why, sizeof(why));
         if (r == 2) {
             snprintf(section, sizeof(section), "%s", key);
@@ -103,11 +118,47 @@ int kv_parse_file(const char *path, kv_fn *fn, void *arg, char *err, size_t errl
             r = fn(arg, section[0] ? section : NULL, key, value, why, sizeof(why)) == 0 ? 0 : -1;
         }
         if (r < 0) {
-            snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
-            fclose(f);
+            snprintf(err, errlen, "%s:%u: %s", name, lineno, why);
             return -1;
         }
     }
-    fclose(f);
     return 0;
+}
+
+int kv_read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+
+    *buf = NULL;
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if ((*buf = malloc(KV_FILE_MAX + 1)) == NULL) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        fclose(f);
+        return -1;
+    }
+    *len = fread(*buf, 1, KV_FILE_MAX + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || *len > KV_FILE_MAX) {
+        snprintf(err, errlen, bad ? "%s: read error" : "%s: larger than %d bytes", path, KV_FILE_MAX);
+        free(*buf);
+        *buf = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int kv_parse_file(const char *path, kv_fn *fn, void *arg, char *err, size_t errlen)
+{
+    char *buf;
+    size_t len;
+
+    if (kv_read_file(path, &buf, &len, err, errlen) != 0)
+        return -1;
+    int r = kv_parse_buffer(path, buf, len, fn, arg, NULL, err, errlen);
+    free(buf);
+    return r;
 }

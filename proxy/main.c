@@ -21,9 +21,10 @@ static struct proxy proxy;
 
 /* The defaults, in one place: main starts from them and --help prints them. */
 static const struct proxy_defaults {
-    double timeout_connect, timeout_reply, timeout_data, timeout_idle, grace;
+    double timeout_connect, timeout_reply, timeout_data, timeout_idle, grace, hold_max;
     unsigned max_sessions;
 } DEFAULTS = {
+    .hold_max = 120, /* well below the 5 minutes a client waits for a greeting (4.5.3.2.1) */
     .timeout_connect = 30,
     .timeout_reply = 300, /* RFC 5321 4.5.3.2: 5 minutes for most replies */
     .timeout_data = 600,  /* RFC 5321 4.5.3.2.6: 10 minutes for the final reply */
@@ -36,7 +37,7 @@ static const struct proxy_defaults {
 struct proxy_args {
     const char *listen[LISTENER_MAX];
     int nlisten;
-    const char *log_path, *user;
+    const char *log_path, *user, *policy_path;
 };
 
 static void usage(FILE *f)
@@ -57,6 +58,13 @@ static void usage(FILE *f)
             "                         on as CRLF, a line it starts dot-stuffed) or strict\n"
             "                         (the message is refused with 521, the MX never gets it);\n"
             "                         only CRLF.CRLF ends a message either way\n"
+            "  --policy FILE          tenants, destinations, budgets, outbound addresses\n"
+            "                         (see proxy/README.md; --tenants FILE is the same)\n"
+            "  --dest-limit N|auto    connections per destination (IP:PORT) for all without a\n"
+            "                         budget in the policy: beyond it, clients are held before\n"
+            "                         the greeting and admitted fairly across tenants; auto\n"
+            "                         learns it from the MX's refusals (default: none)\n"
+            "  --hold-max SEC         a held client gets 421 4.4.5 after this (default %g)\n"
             "  --log FILE|-           JSON lines: sessions, commands, replies, TLS, messages\n"
             "  --log-level LEVEL      messages (sessions, TLS, messages) or commands (default:\n"
             "                         also every command and reply)\n"
@@ -71,8 +79,9 @@ static void usage(FILE *f)
             "  --user NAME            drop root for NAME after binding\n"
             "  --help                 this text\n\n"
             "Signals: TERM/INT stop accepting and let sessions finish (then 421); HUP reopens\n"
-            "the log; USR1 logs counters. See proxy/README.md for deployment with nftables.\n",
-            DEFAULTS.max_sessions, DEFAULTS.timeout_connect, DEFAULTS.timeout_reply,
+            "the log; USR1 logs counters and destinations. See proxy/README.md for deployment\n"
+            "with nftables.\n",
+            DEFAULTS.hold_max, DEFAULTS.max_sessions, DEFAULTS.timeout_connect, DEFAULTS.timeout_reply,
             DEFAULTS.timeout_data, DEFAULTS.timeout_idle, DEFAULTS.grace);
 }
 
@@ -118,13 +127,16 @@ static int drop_privileges(const char *user)
 static int parse_options(int argc, char **argv, struct proxy *p, struct proxy_args *a)
 {
     enum { O_LISTEN = 1000, O_TPROXY, O_UPSTREAM, O_OUTBOUND, O_TLS, O_LOG, O_LOG_LEVEL,
-           O_MAX_SESSIONS, O_T_CONNECT, O_T_REPLY, O_T_DATA, O_T_IDLE, O_GRACE, O_USER, O_BARE_LF };
+           O_MAX_SESSIONS, O_T_CONNECT, O_T_REPLY, O_T_DATA, O_T_IDLE, O_GRACE, O_USER, O_BARE_LF,
+           O_POLICY, O_DEST_LIMIT, O_HOLD_MAX };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"tproxy", no_argument, NULL, O_TPROXY},
         {"upstream", required_argument, NULL, O_UPSTREAM}, {"outbound-ip", required_argument, NULL, O_OUTBOUND},
         {"tls", required_argument, NULL, O_TLS}, {"log", required_argument, NULL, O_LOG},
         {"log-level", required_argument, NULL, O_LOG_LEVEL},
         {"bare-lf", required_argument, NULL, O_BARE_LF},
+        {"policy", required_argument, NULL, O_POLICY}, {"tenants", required_argument, NULL, O_POLICY},
+        {"dest-limit", required_argument, NULL, O_DEST_LIMIT}, {"hold-max", required_argument, NULL, O_HOLD_MAX},
         {"max-sessions", required_argument, NULL, O_MAX_SESSIONS},
         {"timeout-connect", required_argument, NULL, O_T_CONNECT},
         {"timeout-reply", required_argument, NULL, O_T_REPLY},
@@ -142,6 +154,7 @@ static int parse_options(int argc, char **argv, struct proxy *p, struct proxy_ar
     p->timeout_data = DEFAULTS.timeout_data;
     p->timeout_idle = DEFAULTS.timeout_idle;
     p->grace = DEFAULTS.grace;
+    p->hold_max = DEFAULTS.hold_max;
     p->max_sessions = DEFAULTS.max_sessions;
     p->log_level = PROXY_LOG_COMMANDS;
     while ((opt = getopt_long(argc, argv, "h", longopts, &li)) != -1) {
@@ -182,6 +195,20 @@ static int parse_options(int argc, char **argv, struct proxy *p, struct proxy_ar
             }
             break;
         case O_LOG: a->log_path = optarg; break;
+        case O_POLICY: a->policy_path = optarg; break;
+        case O_DEST_LIMIT:
+            if (policy_budget_parse(optarg, &p->dest_budget) != 0) {
+                fprintf(stderr, "proxy: --dest-limit '%s': expected none, auto or a count 1..100000\n", optarg);
+                return 2;
+            }
+            break;
+        case O_HOLD_MAX:
+            if (numparse_double(optarg, 0.001, POLICY_HOLD_MAX_LIMIT, &p->hold_max) != 0) {
+                fprintf(stderr, "proxy: --hold-max '%s': expected seconds, at most %d\n", optarg,
+                        POLICY_HOLD_MAX_LIMIT);
+                return 2;
+            }
+            break;
         case O_BARE_LF:
             if (smtp_bare_mode_parse(optarg, &p->bare_mode) != 0 || p->bare_mode == SMTP_BARE_LENIENT) {
                 fprintf(stderr, "proxy: --bare-lf '%s': expected normalize or strict\n", optarg);
@@ -230,12 +257,42 @@ static int parse_options(int argc, char **argv, struct proxy *p, struct proxy_ar
     return -1;
 }
 
+/* load_policy - read --policy; whether any budget applies anywhere decides whether
+ * admission runs at all. Returns 0, or -1 with the message printed. */
+static int load_policy(struct proxy *p, const char *path)
+{
+    char err[1024];
+
+    if (path) {
+        if ((p->policy = malloc(sizeof(*p->policy))) == NULL || policy_init(p->policy) != 0) {
+            fprintf(stderr, "proxy: --policy %s: out of memory\n", path);
+            return -1;
+        }
+        if (policy_load(p->policy, path, err, sizeof(err)) != 0) {
+            fprintf(stderr, "proxy: --policy %s\n", err);
+            return -1;
+        }
+        if (p->policy->hold_max > 0)
+            p->hold_max = p->policy->hold_max;
+        if (p->policy->have_dest_budget && p->policy->dest_budget.mode != ADM_MODE_NONE)
+            p->admission = 1;
+        for (unsigned i = 0; i < p->policy->ndests; i++)
+            if (p->policy->dests[i].have_budget && p->policy->dests[i].budget.mode != ADM_MODE_NONE)
+                p->admission = 1;
+    }
+    if (p->dest_budget.mode != ADM_MODE_NONE && !(p->policy && p->policy->have_dest_budget))
+        p->admission = 1;
+    return 0;
+}
+
 /* setup - the loop, TLS, listeners, the log, then dropping root; returns -1 to go on,
  * or the exit status with the message printed. */
 static int setup(struct proxy *p, const struct proxy_args *a)
 {
     char err[1024];
 
+    if (load_policy(p, a->policy_path) != 0)
+        return 2;
     p->loop = ev_default_loop(EVFLAG_AUTO);
     conn_loop_init(p->loop);
     json_writer_init(&p->jw);
@@ -295,5 +352,9 @@ int main(int argc, char **argv)
     json_writer_free(&p->jw);
     if (p->tls)
         SSL_CTX_free(p->tls);
+    if (p->policy) {
+        policy_free(p->policy);
+        free(p->policy);
+    }
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <openssl/x509v3.h>
@@ -35,6 +36,14 @@ struct proxy_session {
     int server_dropped; /* we dropped the MX side on purpose (a refused message) */
     int server_blocked; /* an MX line waits for room towards the client */
     int finishing;
+    int greeted;        /* the MX greeted us (220): counted ready by admission */
+    int adm_done;       /* the admission slot was given back (or never held) */
+    struct proxy_dest *dest; /* the destination's budget, or NULL */
+    uint64_t tenant_id;
+    int64_t held_us;
+    const char *decision;
+    char tenant[ADM_NAME_MAX];
+    char outbound_rule[ADM_NAME_MAX + 16];
     struct relay relay;
     int64_t start_us;
     const char *reason;
@@ -68,20 +77,31 @@ int proxy_original_dst(const struct proxy *p, int fd, struct sockaddr_storage *d
 
 /* ---- log ----------------------------------------------------------------------------- */
 
-static void log_begin(struct proxy_session *s, const char *event)
+void proxy_log_begin(struct proxy *p, const char *event, uint64_t session)
 {
-    struct json_writer *w = &s->p->jw;
+    struct json_writer *w = &p->jw;
 
     json_begin(w);
     json_int(w, "t_us", clock_realtime_us());
     json_cstr(w, "event", event);
-    json_uint(w, "session", s->id);
+    if (session)
+        json_uint(w, "session", session);
+}
+
+void proxy_log_end(struct proxy *p)
+{
+    if (json_end(&p->jw) == 0)
+        logfile_append(&p->log, p->jw.buf, p->jw.len);
+}
+
+static void log_begin(struct proxy_session *s, const char *event)
+{
+    proxy_log_begin(s->p, event, s->id);
 }
 
 static void log_end(struct proxy *p)
 {
-    if (json_end(&p->jw) == 0)
-        logfile_append(&p->log, p->jw.buf, p->jw.len);
+    proxy_log_end(p);
 }
 
 static double ms_since(const struct proxy_session *s, int64_t us)
@@ -315,9 +335,68 @@ static void session_timers(struct proxy_session *s)
     conn_keep_timeout(&s->client, client_t);
 }
 
+/* rehold - the MX refused us at its greeting while others of ours to it were greeted: its
+ * connection limit. The client, who heard nothing yet, is held again at the front of its
+ * tenant's queue instead of hearing the refusal, so its MSA defers nothing. Returns 1
+ * when the session ends here (the client's socket lives on in the held record). */
+static int rehold(struct proxy_session *s)
+{
+    struct proxy *p = s->p;
+    struct proxy_dest *d = s->dest;
+    struct sockaddr_storage peer, dst;
+    socklen_t plen = sizeof(peer), dlen;
+
+    if (d == NULL || s->greeted || s->adm_done || d->adm.ready == 0 || d->adm.mode == ADM_MODE_NONE ||
+        p->stopping || s->client.bytes_in || s->client.bytes_out || !conn_detachable(&s->client) ||
+        getpeername(s->client.fd, (struct sockaddr *)&peer, &plen) != 0 ||
+        proxy_original_dst(p, s->client.fd, &dst, &dlen) != 0)
+        return 0;
+    struct proxy_held *h = proxy_held_new(p, d, -1, &peer, &dst, dlen, s->start_us);
+    if (h == NULL)
+        return 0;
+    h->w.since_us = s->start_us; /* it keeps its place: waiting since it arrived */
+    adm_refused(&d->adm, s->tenant_id, &h->w, clock_realtime_us());
+    s->adm_done = 1;
+    proxy_rehold(p, h, conn_detach(&s->client));
+    s->reason = "held again: the MX is at its connection limit";
+    s->relay.phase = RELAY_DONE;
+    conn_abort(&s->server);
+    proxy_dest_log(p, d, "refused at the greeting");
+    return 1;
+}
+
+/* is_rset - whether a command line is RSET. */
+static int is_rset(const char *line, size_t len)
+{
+    return len >= 4 && strncasecmp(line, "RSET", 4) == 0 &&
+           (len == 4 || line[4] == '\r' || line[4] == '\n' || line[4] == ' ');
+}
+
+/* yield - between messages, a tenant above its share while others wait hands the
+ * connection back: 421 to its RSET (a client that pools connections, as Postfix does,
+ * then opens a new one for its next message instead of deferring it), QUIT to the MX. */
+static void yield(struct proxy_session *s)
+{
+    static const char bye[] = "421 4.7.0 proxy: connection handed to another sender, reconnect\r\n";
+
+    s->p->yields++;
+    adm_yielded(&s->dest->adm);
+    conn_write(&s->client, bye, sizeof(bye) - 1);
+    conn_write(&s->server, "QUIT\r\n", 6);
+    s->relay.phase = RELAY_DONE;
+    finish(s, "yielded to another tenant");
+}
+
 static int client_line(struct conn *c, const char *line, size_t len, unsigned flags)
 {
     struct proxy_session *s = c->data;
+
+    if (s->dest && s->dest->adm.held && s->relay.phase == RELAY_COMMAND && !(flags & CONN_LINE_CONT) &&
+        is_rset(line, len) && !relay_in_message(&s->relay) && !relay_awaiting_reply(&s->relay) &&
+        adm_should_yield(&s->dest->adm, s->tenant_id)) {
+        yield(s);
+        return CONN_CONSUMED;
+    }
     enum relay_verdict v = relay_client_line(&s->relay, line, len, flags);
 
     if (v == RELAY_WAIT_SERVER)
@@ -331,6 +410,15 @@ static int client_line(struct conn *c, const char *line, size_t len, unsigned fl
 static int server_line(struct conn *c, const char *line, size_t len, unsigned flags)
 {
     struct proxy_session *s = c->data;
+
+    if (s->dest && !s->greeted && s->relay.phase == RELAY_GREETING && !(flags & CONN_LINE_CONT) && len > 0) {
+        if (line[0] == '2') {
+            s->greeted = 1;
+            adm_greeted(&s->dest->adm, s->tenant_id);
+        } else if (line[0] == '4' && rehold(s)) {
+            return CONN_CONSUMED;
+        }
+    }
 
     if (relay_server_line(&s->relay, line, len, flags) != RELAY_TAKEN) {
         s->server_blocked = 1;
@@ -392,6 +480,9 @@ static void server_eof(struct conn *c)
 {
     struct proxy_session *s = c->data;
 
+    if (!s->finishing && s->relay.phase == RELAY_GREETING && s->connected && rehold(s))
+        return; /* closed at the greeting: the same as its 421 */
+
     if (s->finishing || s->relay.phase == RELAY_DONE || s->relay.phase == RELAY_QUIT) {
         conn_close(&s->client);
         conn_close(&s->server);
@@ -451,6 +542,15 @@ static void server_connect(struct conn *c, int err)
         json_cstr(&p->jw, "client", s->client_text);
         json_cstr(&p->jw, "dst", s->dst_text);
         json_cstr(&p->jw, "outbound", s->out_text);
+        if (s->outbound_rule[0])
+            json_cstr(&p->jw, "outbound_rule", s->outbound_rule);
+        if (s->tenant[0])
+            json_cstr(&p->jw, "tenant", s->tenant);
+        if (s->dest) {
+            json_cstr(&p->jw, "dest", s->dest->key);
+            json_cstr(&p->jw, "decision", s->decision);
+            json_double(&p->jw, "held_ms", (double)s->held_us / 1000.0, 3);
+        }
         json_double(&p->jw, "ms", ms_since(s, clock_realtime_us()), 3);
         log_end(p);
     }
@@ -503,7 +603,8 @@ static void session_closed(struct conn *c)
             conn_abort(&s->server); /* never let a half-sent message complete */
         }
     }
-    if (c == &s->server && !conn_is_closing(&s->client) && !s->server_dropped) {
+    if (c == &s->server && !conn_is_closing(&s->client) && !s->server_dropped &&
+        !(!s->finishing && s->relay.phase == RELAY_GREETING && s->connected && rehold(s))) {
         /* the MX side is gone for good: the client must not wait for it */
         if (!s->finishing && s->relay.phase != RELAY_DONE) {
             const char *t = "421 4.4.2 proxy: the connection to the MX was lost\r\n";
@@ -528,6 +629,9 @@ static void session_closed(struct conn *c)
         json_cstr(&p->jw, "reason", s->reason ? s->reason : "closed");
         log_end(p);
     }
+    struct proxy_dest *dest = s->adm_done ? NULL : s->dest;
+    uint64_t tenant = s->tenant_id;
+    int greeted = s->greeted;
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -537,6 +641,8 @@ static void session_closed(struct conn *c)
     p->nsessions--;
     free(s);
     memtrim_sessions(p->nsessions);
+    if (dest)
+        proxy_dest_done(p, dest, tenant, greeted); /* may admit a held client */
     if (p->stopping && p->nsessions == 0)
         ev_break(p->loop, EVBREAK_ALL);
 }
@@ -552,8 +658,7 @@ static const struct conn_ops server_ops = {
     .on_closed = session_closed,
 };
 
-/* refuse - answer a connection we will not relay, and close it. */
-static void refuse(int fd, const char *reply)
+void proxy_refuse(int fd, const char *reply)
 {
     ssize_t n = send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)n;
@@ -568,36 +673,69 @@ void proxy_accept(void *ctx, int fd, const struct sockaddr_storage *peer, int in
 
     (void)index;
     if (p->stopping) {
-        refuse(fd, "421 4.3.2 proxy: shutting down\r\n");
+        proxy_refuse(fd, "421 4.3.2 proxy: shutting down\r\n");
         return;
     }
-    if (p->max_sessions && p->nsessions >= p->max_sessions) {
+    if (p->max_sessions && p->nsessions + p->nheld >= p->max_sessions) {
         p->refused++;
-        refuse(fd, "421 4.7.0 proxy: too many sessions, try again later\r\n");
+        proxy_refuse(fd, "421 4.7.0 proxy: too many sessions, try again later\r\n");
         return;
     }
     if (proxy_original_dst(p, fd, &dst, &dlen) != 0) {
         p->no_destination++;
-        refuse(fd, "421 4.3.0 proxy: no original destination for this connection\r\n");
+        proxy_refuse(fd, "421 4.3.0 proxy: no original destination for this connection\r\n");
         return;
     }
     if (listener_is_own(&p->listeners, (struct sockaddr *)&dst)) {
         p->no_destination++;
-        refuse(fd, "421 4.3.0 proxy: the destination is the proxy itself\r\n");
+        proxy_refuse(fd, "421 4.3.0 proxy: the destination is the proxy itself\r\n");
         return;
     }
+    if (p->admission || p->policy) {
+        proxy_admission(p, fd, peer, &dst, dlen, clock_realtime_us());
+        return;
+    }
+    static const struct proxy_admit direct = {NULL, 0, 0, "direct"};
+    proxy_session_start(p, fd, peer, &dst, dlen, clock_realtime_us(), &direct);
+}
+
+void proxy_session_start(struct proxy *p, int fd, const struct sockaddr_storage *peer,
+                         const struct sockaddr_storage *dst, socklen_t dlen, int64_t start_us,
+                         const struct proxy_admit *a)
+{
+    const struct sockaddr *out = p->have_outbound ? (const struct sockaddr *)&p->outbound : NULL;
+    socklen_t out_len = p->outbound_len;
+    struct policy_match m;
+
     struct proxy_session *s = malloc(sizeof(*s));
     if (s == NULL) {
-        refuse(fd, "421 4.3.0 proxy: out of memory\r\n");
+        if (a->dest)
+            proxy_dest_done(p, a->dest, a->tenant_id, 0);
+        proxy_refuse(fd, "421 4.3.0 proxy: out of memory\r\n");
         return;
     }
     memset(s, 0, offsetof(struct proxy_session, client));
     s->p = p;
     s->id = ++p->sessions_total;
-    s->start_us = clock_realtime_us();
+    s->start_us = start_us;
     s->open_conns = 2;
+    s->dest = a->dest;
+    s->tenant_id = a->tenant_id;
+    s->held_us = a->held_us;
+    s->decision = a->decision;
     addr_format((const struct sockaddr *)peer, s->client_text, sizeof(s->client_text), 1);
-    addr_format((struct sockaddr *)&dst, s->dst_text, sizeof(s->dst_text), 1);
+    addr_format((const struct sockaddr *)dst, s->dst_text, sizeof(s->dst_text), 1);
+    if (p->policy) {
+        policy_lookup(p->policy, (const struct sockaddr *)peer, (const struct sockaddr *)dst, &m);
+        snprintf(s->tenant, sizeof(s->tenant), "%s", m.tenant_name);
+        if (m.outbound) {
+            out = (const struct sockaddr *)&m.outbound->addr;
+            out_len = m.outbound->len;
+            snprintf(s->outbound_rule, sizeof(s->outbound_rule), "%s", m.outbound_rule);
+        }
+    } else if (a->dest) {
+        addr_format((const struct sockaddr *)peer, s->tenant, sizeof(s->tenant), 0);
+    }
     relay_init(&s->relay, &relay_ops, s, p->tls_mode);
     relay_set_bare_mode(&s->relay, p->bare_mode);
     conn_init(&s->client, p->loop, fd, &client_ops, s);
@@ -609,9 +747,7 @@ void proxy_accept(void *ctx, int fd, const struct sockaddr_storage *peer, int in
     p->sessions = s;
     p->nsessions++;
     memtrim_sessions(p->nsessions);
-    if (conn_connect(&s->server, p->loop, (struct sockaddr *)&dst, dlen,
-                     p->have_outbound ? (struct sockaddr *)&p->outbound : NULL, p->outbound_len,
-                     &server_ops, s) != 0) {
+    if (conn_connect(&s->server, p->loop, (const struct sockaddr *)dst, dlen, out, out_len, &server_ops, s) != 0) {
         char reply[256];
         p->upstream_failures++;
         snprintf(reply, sizeof(reply), "421 4.4.1 proxy: cannot connect to the MX %s: %s\r\n",
@@ -645,6 +781,7 @@ void proxy_stop(struct proxy *p)
         return;
     p->stopping = 1;
     listener_stop(&p->listeners);
+    proxy_hold_stop(p);
     /* sessions between messages end now; the others get until the grace deadline */
     for (struct proxy_session *s = p->sessions; s; s = s->next)
         if (s->relay.phase == RELAY_COMMAND && !relay_awaiting_reply(&s->relay) &&
@@ -663,11 +800,23 @@ void proxy_log_counters(struct proxy *p)
 
     fprintf(stderr,
             "proxy: sessions=%u total=%llu messages=%llu refused=%llu no_destination=%llu "
-            "upstream_failures=%llu tls=%llu bytes_c2s=%llu bytes_s2c=%llu\n",
+            "upstream_failures=%llu tls=%llu bytes_c2s=%llu bytes_s2c=%llu held=%u held_total=%llu "
+            "hold_expired=%llu held_gone=%llu rehelds=%llu yields=%llu\n",
             p->nsessions, (unsigned long long)p->sessions_total, (unsigned long long)p->messages,
             (unsigned long long)p->refused, (unsigned long long)p->no_destination,
             (unsigned long long)p->upstream_failures, (unsigned long long)p->tls_sessions,
-            (unsigned long long)p->bytes_c2s, (unsigned long long)p->bytes_s2c);
+            (unsigned long long)p->bytes_c2s, (unsigned long long)p->bytes_s2c, p->nheld,
+            (unsigned long long)p->held_total, (unsigned long long)p->hold_expired,
+            (unsigned long long)p->held_gone, (unsigned long long)p->rehelds, (unsigned long long)p->yields);
+    for (unsigned i = 0; i < PROXY_DEST_BUCKETS; i++)
+        for (const struct proxy_dest *d = p->dests[i]; d; d = d->next)
+            fprintf(stderr, "proxy: dest %s mode=%s limit=%s%u open=%u held=%u admitted=%llu refusals=%llu "
+                    "probes=%llu yields=%llu expired=%llu\n", d->key,
+                    d->adm.mode == ADM_MODE_AUTO ? "auto" : "fixed",
+                    d->adm.limit == ADM_UNLIMITED ? "unlimited" : "", d->adm.limit == ADM_UNLIMITED ? 0 : d->adm.limit,
+                    d->adm.open, d->adm.held, (unsigned long long)d->adm.admitted,
+                    (unsigned long long)d->adm.refusals, (unsigned long long)d->adm.probes,
+                    (unsigned long long)d->adm.yields, (unsigned long long)d->expired);
     if (!p->have_log)
         return;
     json_begin(w);
@@ -680,5 +829,28 @@ void proxy_log_counters(struct proxy *p)
     json_uint(w, "no_destination", p->no_destination);
     json_uint(w, "upstream_failures", p->upstream_failures);
     json_uint(w, "tls", p->tls_sessions);
+    json_uint(w, "held", p->nheld);
+    json_uint(w, "held_total", p->held_total);
+    json_uint(w, "hold_expired", p->hold_expired);
+    json_uint(w, "held_gone", p->held_gone);
+    json_uint(w, "rehelds", p->rehelds);
+    json_uint(w, "yields", p->yields);
     log_end(p);
+    for (unsigned i = 0; i < PROXY_DEST_BUCKETS; i++)
+        for (const struct proxy_dest *d = p->dests[i]; d; d = d->next) {
+            proxy_log_begin(p, "destination", 0);
+            json_cstr(w, "dest", d->key);
+            json_cstr(w, "mode", d->adm.mode == ADM_MODE_AUTO ? "auto" : "fixed");
+            if (d->adm.limit != ADM_UNLIMITED)
+                json_uint(w, "limit", d->adm.limit);
+            json_uint(w, "open", d->adm.open);
+            json_uint(w, "held", d->adm.held);
+            json_uint(w, "admitted", d->adm.admitted);
+            json_uint(w, "held_total", d->adm.held_total);
+            json_uint(w, "refusals", d->adm.refusals);
+            json_uint(w, "probes", d->adm.probes);
+            json_uint(w, "yields", d->adm.yields);
+            json_uint(w, "expired", d->expired);
+            log_end(p);
+        }
 }

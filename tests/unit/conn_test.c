@@ -500,6 +500,26 @@ static void test_resume_in_flush(void **state)
     assert_int_equal(resume_have, sizeof(resume_got));
 }
 
+static void test_detach(void **state)
+{
+    (void)state;
+    assert_true(conn_detachable(c));
+    int fd = conn_detach(c);
+    assert_int_equal(fd, fds[0]);
+    assert_true(spin(&r->closed, 1, 1.0)); /* on_closed follows, as for a close */
+    assert_int_equal(conn_detach(c), -1);
+    put("still open\r\n");                /* the descriptor was not closed */
+    char buf[32];
+    assert_int_equal(read(fd, buf, sizeof(buf)), 12);
+    r->closed = 0;
+    conn_init(c, loop, fd, &ops, r);        /* and can be taken up again */
+    put("NOOP\r\n");
+    assert_true(spin(&r->nlines, 1, 1.0));
+    conn_write(c, "x", 1);                  /* queued output: not detachable */
+    assert_false(conn_detachable(c));
+    assert_int_equal(conn_detach(c), -1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -511,7 +531,7 @@ int main(void)
         T(test_eof_delivers_rest), T(test_close_flushes), T(test_half_close),
         T(test_connect), T(test_connect_refused), T(test_starttls),
         T(test_tls_handshake_failure), T(test_deadline_per_line), T(test_keep_timeout),
-        T(test_close_deadline), T(test_resume_in_flush),
+        T(test_close_deadline), T(test_resume_in_flush), T(test_detach),
     };
 
     loop = ev_default_loop(0);

@@ -29,6 +29,11 @@ static const struct line_case line_cases[] = {
     {"bad key char", "de lay = 5\n", -1},
     {"unclosed section", "[msa1\n", -1},
     {"empty section", "[]\n", -1},
+    {"section kind and name", "[tenant shop1]\n", 2, "tenant shop1", NULL},
+    {"section double space", "[tenant  shop1]\n", -1},
+    {"section tab", "[tenant\tshop1]\n", -1},
+    {"section with comment", "[tenant shop1]   # the shop\n", 2, "tenant shop1", NULL},
+    {"section with text after", "[msa1] mx = mx1\n", -1},
 };
 
 static void test_line(void **state)
@@ -82,6 +87,39 @@ static void test_file_errors(void **state)
     assert_non_null(strstr(err, "/nonexistent/x.conf: cannot open"));
 }
 
+/* sections and keys seen, as "[s] k=v" words */
+static int trace_fn(void *arg, const char *section, const char *key, const char *value, char *err,
+                    size_t errlen)
+{
+    char *trace = arg;
+    size_t n = strlen(trace);
+
+    (void)err;
+    (void)errlen;
+    if (key == NULL)
+        snprintf(trace + n, 512 - n, "[%s] ", section);
+    else
+        snprintf(trace + n, 512 - n, "%s=%s ", key, value);
+    return 0;
+}
+
+static void test_buffer(void **state)
+{
+    char trace[512] = "", err[256];
+    const char text[] = "a = 1\r\n\n[t x]\nb = 2"; /* CRLF, blank, no final newline */
+
+    (void)state;
+    assert_int_equal(kv_parse_buffer("mem", text, strlen(text), trace_fn, trace, NULL, err, sizeof(err)), 0);
+    assert_string_equal(trace, "a=1 [t x] b=2 ");
+    const char nul[] = "a = 1\nb = \0x\n";
+    assert_int_equal(kv_parse_buffer("mem", nul, sizeof(nul) - 1, trace_fn, trace, NULL, err, sizeof(err)), -1);
+    assert_string_equal(err, "mem:2: NUL byte in the line");
+    char big[KV_LINE_MAX + 10];
+    memset(big, 'a', sizeof(big));
+    assert_int_equal(kv_parse_buffer("mem", big, sizeof(big), trace_fn, trace, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "mem:1: line longer than"));
+}
+
 int main(void)
 {
     struct CMUnitTest tests[TABLE_TESTS_MAX];
@@ -89,5 +127,6 @@ int main(void)
 
     TABLE_ADD(tests, &n, line_cases, test_line);
     TEST_ADD(tests, &n, test_file_errors);
+    TEST_ADD(tests, &n, test_buffer);
     return _cmocka_run_group_tests("kv", tests, n, NULL, NULL);
 }

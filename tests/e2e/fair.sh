@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# fair.sh - the proxy's fair admission end to end on loopback: bin/tarpit allowing each
+# client 10 connections (tarpit/mx1-conn-limit.conf) behind bin/proxy, client groups
+# from 127.0.0.11-13 (three tenants). With --dest-limit 10 and with auto, no client sees
+# the MX's 421 and freed slots alternate between groups; --hold-max answers 421 on time;
+# a held client that leaves costs nothing; a tenant above its share yields at RSET.
+set -euo pipefail
+# shellcheck source=tests/e2e/lib.bash
+. "$(dirname "$0")/lib.bash"
+
+plan 12
+T=$E2E_TMP
+FAIR="python3 $(dirname "$0")/fair.py"
+
+# tarpit PORT [OPTIONS] - the limiting MX on PORT, its records in $T/rec.PORT.jsonl
+tarpit() {
+    local port=$1
+    shift
+    start_daemon "$T/tarpit.$port.err" "$BIN/tarpit" --listen "127.0.0.1:$port" --hostname mx1.test \
+        --config tarpit/mx1-conn-limit.conf --record "$T/rec.$port.jsonl" "$@"
+    TARPIT=$DAEMON_PID
+    wait_port 127.0.0.1 "$port"
+}
+
+# proxy NAME MXPORT OPTIONS... - a proxy in front of the MX; its port in PXPORT
+proxy() {
+    local name=$1 mxport=$2
+    shift 2
+    PXPORT=$(free_port)
+    start_daemon "$T/$name.err" "$BIN/proxy" --listen "127.0.0.1:$PXPORT" --upstream "127.0.0.1:$mxport" \
+        --log "$T/$name.log" --log-level messages "$@"
+    PX=$DAEMON_PID
+    wait_port 127.0.0.1 "$PXPORT"
+}
+
+MX1=$(free_port)
+tarpit "$MX1"
+
+# --- a fixed budget: 20 + 10 + 10 clients, 2 messages each, holding their slot 0.3 s
+proxy fixed "$MX1" --dest-limit 10
+$FAIR groups "$PXPORT" 127.0.0.11:20:2:0.3 127.0.0.12:10:2:0.3 127.0.0.13:10:2:0.3 >"$T/fixed.jsonl"
+check "dest-limit 10: all 40 clients greeted 220 (none saw the MX's 421), 80 messages accepted" \
+    python3 - "$T/fixed.jsonl" <<'P'
+import json, sys
+rs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rs) == 40, len(rs)
+bad = [r for r in rs if r["greeting"] != "220" or r.get("error")]
+assert not bad, bad[:3]
+assert sum(r["delivered"] for r in rs) == 80, [r for r in rs if r["delivered"] != 2][:2]
+P
+check "dest-limit 10: the first 10 slots went to the first group, the next 6 alternate between the other two" \
+    python3 - "$T/fixed.jsonl" <<'P'
+import json, sys
+rs = sorted((json.loads(l) for l in open(sys.argv[1])), key=lambda r: r["t_greeting"])
+order = [r["group"] for r in rs]
+assert order[:10] == ["127.0.0.11"] * 10, order[:12]
+nxt = order[10:16]
+assert nxt.count("127.0.0.12") >= 3 and nxt.count("127.0.0.13") >= 3, nxt
+P
+kill -USR1 "$PX"
+sleep 0.3
+check "SIGUSR1: at least 30 of 40 were held, none is left held, none was refused by the MX" \
+    python3 - "$T/fixed.err" <<'P'
+import re, sys
+m = re.search(r"held=(\d+) held_total=(\d+) hold_expired=(\d+) held_gone=(\d+) rehelds=(\d+)", open(sys.argv[1]).read())
+held, total, expired, gone, rehelds = map(int, m.groups())
+assert held == 0 and total >= 30 and expired == 0 and gone == 0 and rehelds == 0, m.group(0)
+P
+stop_daemon "$PX" || true
+
+# --- auto: the proxy learns the limit from the MX's own 421 at the greeting
+proxy auto "$MX1" --dest-limit auto
+$FAIR groups "$PXPORT" 127.0.0.11:20:2:0.3 127.0.0.12:10:2:0.3 127.0.0.13:10:2:0.3 >"$T/auto.jsonl"
+check "dest-limit auto: all 40 clients greeted 220, every message accepted" python3 - "$T/auto.jsonl" <<'P'
+import json, sys
+rs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rs) == 40, len(rs)
+assert all(r["greeting"] == "220" and not r.get("error") for r in rs), [r for r in rs if r["greeting"] != "220"][:3]
+assert sum(r["delivered"] for r in rs) == 80, [r for r in rs if r["delivered"] != 2][:2]
+P
+check "dest-limit auto: learned a limit of at most 10 from the refusals, held the refused clients again" \
+    python3 - "$T/auto.log" <<'P'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+learned = [e for e in ev if e["event"] == "dest_limit"]
+assert learned and learned[0]["why"] == "refused at the greeting" and learned[0]["limit"] <= 10, learned[:3]
+again = [e for e in ev if e["event"] == "close" and e["reason"].startswith("held again")]
+assert again, "no session was held again"
+opens = [e for e in ev if e["event"] == "open"]
+assert all(e["decision"] in ("admitted",) and "held_ms" in e for e in opens), opens[:2]
+P
+stop_daemon "$PX" || true
+stop_daemon "$TARPIT" || true
+check "the MX recorded 160 messages (both runs): none lost, none twice" python3 - "$T/rec.$MX1.jsonl" <<'P'
+import json, sys
+ids = [json.loads(l)["message_id"] for l in open(sys.argv[1])]
+assert len(ids) == 160 and len(set(ids)) == 80, (len(ids), len(set(ids)))
+P
+tarpit "$MX1"
+
+# --- hold-max: one slot, taken; the next client gets 421 4.4.5 after --hold-max
+proxy holdmax "$MX1" --dest-limit 1 --hold-max 1.5
+$FAIR holder "$PXPORT" 127.0.0.11 5 >"$T/holder.out" &
+HOLDER=$!
+sleep 0.5
+kill -USR1 "$PX"
+$FAIR leaver "$PXPORT" 127.0.0.13
+$FAIR groups "$PXPORT" 127.0.0.12:1:1 >"$T/holdmax.jsonl"
+check "hold-max 1.5: the held client got 421 between 1.4 and 2.6 s" python3 - "$T/holdmax.jsonl" <<'P'
+import json, sys
+r = json.loads(open(sys.argv[1]).readline())
+assert r["greeting"] == "421" and 1.4 <= r["t_greeting"] <= 2.6, r
+P
+wait "$HOLDER"
+check "the holder had its slot (220); SIGUSR1 showed the destination's budget taken" \
+    bash -c "grep -q '\"220\"' '$T/holder.out' &&
+             grep -qE 'proxy: dest 127.0.0.1:$MX1 mode=fixed limit=1 open=1 held=0 admitted=1' '$T/holdmax.err'"
+kill -USR1 "$PX"
+sleep 0.3
+check "a held client that left was dropped at once; nothing is held or open afterwards" \
+    bash -c "grep -q '\"event\":\"held_gone\"' '$T/holdmax.log' &&
+             grep -qE 'held=0 held_total=2 hold_expired=1 held_gone=1' '$T/holdmax.err'"
+stop_daemon "$PX" || true
+
+# --- yield: 4 slots held by one tenant sending 30 messages each; another tenant arrives
+MX2=$(free_port)
+tarpit "$MX2" --delay-dot 0.05
+proxy yield "$MX2" --dest-limit 4
+$FAIR groups "$PXPORT" 127.0.0.11:4:30 >"$T/yield-a.jsonl" &
+GA=$!
+sleep 0.3
+$FAIR groups "$PXPORT" 127.0.0.12:2:1 >"$T/yield-b.jsonl"
+wait "$GA"
+stop_daemon "$PX" || true
+stop_daemon "$TARPIT" || true
+check "yield: the newcomer got slots within 1 s, while the first tenant still had mail" python3 - "$T/yield-b.jsonl" <<'P'
+import json, sys
+rs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rs) == 2 and all(r["greeting"] == "220" and r["t_greeting"] < 1.0 for r in rs), rs
+assert all(r["delivered"] == 1 for r in rs), rs
+P
+check "yield: the first tenant's RSET got 421 on the connections it gave up, it reconnected and delivered all 120" \
+    python3 - "$T/yield-a.jsonl" "$T/yield.log" <<'P'
+import json, sys
+rs = [json.loads(l) for l in open(sys.argv[1])]
+gave = sum(r["yielded"] for r in rs)
+assert 1 <= gave <= 4, [(r["yielded"], r["connections"]) for r in rs]
+assert sum(r["delivered"] for r in rs) == 120, [r["delivered"] for r in rs]
+ev = [json.loads(l) for l in open(sys.argv[2])]
+y = [e for e in ev if e["event"] == "close" and e["reason"] == "yielded to another tenant"]
+assert len(y) == gave, (len(y), gave)
+P
+check "yield: no message lost or doubled: the MX recorded exactly the 122 messages" python3 - "$T/rec.$MX2.jsonl" <<'P'
+import json, sys
+ids = [json.loads(l)["message_id"] for l in open(sys.argv[1])]
+assert len(ids) == 122 and len(set(ids)) == 122, (len(ids), len(set(ids)))
+P
+stop_all_daemons
