@@ -153,7 +153,8 @@ static void held_io(struct ev_loop *loop, ev_io *w, int revents)
     held_drop(p, h);
 }
 
-/* hold_tick - expire clients held past --hold-max; let destinations probe and admit. */
+/* hold_tick - expire clients held past --hold-max; reclaim idle connections; let
+ * destinations probe and admit. */
 static void hold_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct proxy *p = w->data;
@@ -172,6 +173,7 @@ static void hold_tick(struct ev_loop *loop, ev_timer *w, int revents)
         proxy_refuse(h->fd, HOLD_EXPIRED);
         held_drop(p, h);
     }
+    proxy_reclaim_idle(p, now);
     for (unsigned i = 0; i < PROXY_DEST_BUCKETS; i++)
         for (struct proxy_dest *d = p->dests[i], *next; d; d = next) {
             next = d->next; /* proxy_pump may start sessions, never free d */

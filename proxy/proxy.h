@@ -19,7 +19,10 @@
 
 #define PROXY_DEST_BUCKETS 1024   /* destination records' hash table */
 #define PROXY_DESTS_MAX 65536     /* destination records kept (idle ones are freed) */
-#define PROXY_HOLD_TICK 0.25      /* seconds: held clients are checked this often */
+#define PROXY_HOLD_TICK 0.1       /* seconds: held clients are checked this often */
+#define PROXY_IDLE_RECLAIM_US 200000 /* a client silent this long between messages hands
+                                        its connection to a held one (a pooled connection
+                                        nobody uses blocks the pool's own senders) */
 
 /* A destination's connection budget and who waits for it (the I/O side of admission). */
 struct proxy_dest {
@@ -88,7 +91,7 @@ struct proxy {
     uint64_t sessions_total, refused, no_destination, upstream_failures, messages, tls_sessions;
     uint64_t bare_messages;           /* messages with bare CR/LF (normalized or refused) */
     uint64_t bytes_c2s, bytes_s2c;
-    uint64_t held_total, hold_expired, held_gone, rehelds, yields;
+    uint64_t held_total, hold_expired, held_gone, rehelds, yields, reclaimed;
     struct proxy_session *sessions;
 };
 
@@ -134,6 +137,10 @@ void proxy_log_begin(struct proxy *p, const char *event, uint64_t session);
 
 /* proxy_log_end - write the line started by proxy_log_begin. */
 void proxy_log_end(struct proxy *p);
+
+/* proxy_reclaim_idle - sessions to destinations with held clients whose client has been
+ * silent between messages for PROXY_IDLE_RECLAIM_US hand their connection back. */
+void proxy_reclaim_idle(struct proxy *p, int64_t now_us);
 
 /* proxy_stop - stop accepting; sessions finish until grace seconds pass, then 421. */
 void proxy_stop(struct proxy *p);

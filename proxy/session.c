@@ -38,9 +38,11 @@ struct proxy_session {
     int finishing;
     int greeted;        /* the MX greeted us (220): counted ready by admission */
     int adm_done;       /* the admission slot was given back (or never held) */
+    int quitting;       /* handed back: QUIT sent, waiting for the MX to close */
     struct proxy_dest *dest; /* the destination's budget, or NULL */
     uint64_t tenant_id;
     int64_t held_us;
+    int64_t client_us; /* the client's last line (or the session's start) */
     const char *decision;
     char tenant[ADM_NAME_MAX];
     char outbound_rule[ADM_NAME_MAX + 16];
@@ -372,29 +374,53 @@ static int is_rset(const char *line, size_t len)
            (len == 4 || line[4] == '\r' || line[4] == '\n' || line[4] == ' ');
 }
 
-/* yield - between messages, a tenant above its share while others wait hands the
- * connection back: 421 to its RSET (a client that pools connections, as Postfix does,
- * then opens a new one for its next message instead of deferring it), QUIT to the MX. */
-static void yield(struct proxy_session *s)
+/* hand_back - end a session between messages so that a held client gets its slot: 421
+ * to the client (a client that pools connections, as Postfix does, opens a new one for
+ * its next message instead of deferring it), QUIT to the MX. */
+static void hand_back(struct proxy_session *s, const char *why)
 {
     static const char bye[] = "421 4.7.0 proxy: connection handed to another sender, reconnect\r\n";
 
-    s->p->yields++;
     adm_yielded(&s->dest->adm);
     conn_write(&s->client, bye, sizeof(bye) - 1);
-    conn_write(&s->server, "QUIT\r\n", 6);
     s->relay.phase = RELAY_DONE;
-    finish(s, "yielded to another tenant");
+    s->finishing = 1;
+    s->reason = why;
+    conn_keep_timeout(&s->client, s->p->timeout_idle);
+    conn_close(&s->client);
+    /* the slot is free once the MX has taken the QUIT and closed: a limit it counts
+     * by open connections then counts this one out before the next arrives */
+    s->quitting = 1;
+    conn_write(&s->server, "QUIT\r\n", 6);
+    conn_keep_timeout(&s->server, s->p->timeout_reply);
+}
+
+/* between_messages - the client has the turn, nothing is owed or half-sent either way. */
+static int between_messages(const struct proxy_session *s)
+{
+    return s->relay.phase == RELAY_COMMAND && !relay_in_message(&s->relay) &&
+           !relay_awaiting_reply(&s->relay) && !s->finishing && conn_out_pending(&s->client) == 0;
+}
+
+void proxy_reclaim_idle(struct proxy *p, int64_t now_us)
+{
+    for (struct proxy_session *s = p->sessions; s; s = s->next)
+        if (s->dest && s->dest->adm.held && s->greeted && !s->adm_done && s->relay.messages > 0 &&
+            now_us - s->client_us >= PROXY_IDLE_RECLAIM_US && between_messages(s)) {
+            p->reclaimed++;
+            hand_back(s, "idle: handed to a held client");
+        }
 }
 
 static int client_line(struct conn *c, const char *line, size_t len, unsigned flags)
 {
     struct proxy_session *s = c->data;
 
-    if (s->dest && s->dest->adm.held && s->relay.phase == RELAY_COMMAND && !(flags & CONN_LINE_CONT) &&
-        is_rset(line, len) && !relay_in_message(&s->relay) && !relay_awaiting_reply(&s->relay) &&
-        adm_should_yield(&s->dest->adm, s->tenant_id)) {
-        yield(s);
+    s->client_us = clock_realtime_us();
+    if (s->dest && s->dest->adm.held && !(flags & CONN_LINE_CONT) && is_rset(line, len) &&
+        between_messages(s) && adm_should_yield(&s->dest->adm, s->tenant_id)) {
+        s->p->yields++;
+        hand_back(s, "yielded to another tenant");
         return CONN_CONSUMED;
     }
     enum relay_verdict v = relay_client_line(&s->relay, line, len, flags);
@@ -473,6 +499,8 @@ static void client_eof(struct conn *c)
         conn_close(&s->client);
         return;
     }
+    if (s->reason == NULL)
+        s->reason = "client closed";
     conn_shutdown_write(&s->server); /* half-close: replies still reach the client */
 }
 
@@ -589,7 +617,7 @@ static void session_closed(struct conn *c)
     struct proxy_session *s = c->data;
     struct proxy *p = s->p;
 
-    if (c == &s->client && s->has_server && !conn_is_closing(&s->server)) {
+    if (c == &s->client && s->has_server && !conn_is_closing(&s->server) && !s->quitting) {
         /* the client is gone (FIN, RST, timeout): nobody is owed the MX's side any more */
         int clean = s->connected && s->relay.phase == RELAY_COMMAND &&
                     !relay_awaiting_reply(&s->relay) && !relay_in_message(&s->relay);
@@ -722,6 +750,7 @@ void proxy_session_start(struct proxy *p, int fd, const struct sockaddr_storage 
     s->dest = a->dest;
     s->tenant_id = a->tenant_id;
     s->held_us = a->held_us;
+    s->client_us = start_us;
     s->decision = a->decision;
     addr_format((const struct sockaddr *)peer, s->client_text, sizeof(s->client_text), 1);
     addr_format((const struct sockaddr *)dst, s->dst_text, sizeof(s->dst_text), 1);
@@ -801,13 +830,14 @@ void proxy_log_counters(struct proxy *p)
     fprintf(stderr,
             "proxy: sessions=%u total=%llu messages=%llu refused=%llu no_destination=%llu "
             "upstream_failures=%llu tls=%llu bytes_c2s=%llu bytes_s2c=%llu held=%u held_total=%llu "
-            "hold_expired=%llu held_gone=%llu rehelds=%llu yields=%llu\n",
+            "hold_expired=%llu held_gone=%llu rehelds=%llu yields=%llu reclaimed=%llu\n",
             p->nsessions, (unsigned long long)p->sessions_total, (unsigned long long)p->messages,
             (unsigned long long)p->refused, (unsigned long long)p->no_destination,
             (unsigned long long)p->upstream_failures, (unsigned long long)p->tls_sessions,
             (unsigned long long)p->bytes_c2s, (unsigned long long)p->bytes_s2c, p->nheld,
             (unsigned long long)p->held_total, (unsigned long long)p->hold_expired,
-            (unsigned long long)p->held_gone, (unsigned long long)p->rehelds, (unsigned long long)p->yields);
+            (unsigned long long)p->held_gone, (unsigned long long)p->rehelds, (unsigned long long)p->yields,
+            (unsigned long long)p->reclaimed);
     for (unsigned i = 0; i < PROXY_DEST_BUCKETS; i++)
         for (const struct proxy_dest *d = p->dests[i]; d; d = d->next)
             fprintf(stderr, "proxy: dest %s mode=%s limit=%s%u open=%u held=%u admitted=%llu refusals=%llu "
@@ -835,6 +865,7 @@ void proxy_log_counters(struct proxy *p)
     json_uint(w, "held_gone", p->held_gone);
     json_uint(w, "rehelds", p->rehelds);
     json_uint(w, "yields", p->yields);
+    json_uint(w, "reclaimed", p->reclaimed);
     log_end(p);
     for (unsigned i = 0; i < PROXY_DEST_BUCKETS; i++)
         for (const struct proxy_dest *d = p->dests[i]; d; d = d->next) {

@@ -44,6 +44,7 @@ struct scenario {
     struct sc_mx mx[SC_HOSTS_MAX + 1];
     unsigned nfaults;
     struct fault faults[FAULT_MAX];
+    char fair_limit[16];       /* the proxy-fair variant's --dest-limit: auto or N */
     const char *section;
 };
 
@@ -145,6 +146,14 @@ static int entry(void *arg, const char *section, const char *key, const char *va
     }
     if (strcmp(key, "description") == 0) {
         snprintf(s->description, sizeof(s->description), "%s", value);
+        return 0;
+    }
+    if (strcmp(key, "fair-limit") == 0) {
+        if (strcmp(value, "auto") != 0 && (numparse_u64(value, 100000, &u) != 0 || u == 0)) {
+            snprintf(err, errlen, "fair-limit '%s': expected auto or a count 1..100000", value);
+            return -1;
+        }
+        snprintf(s->fair_limit, sizeof(s->fair_limit), "%s", value);
         return 0;
     }
     if (strcmp(key, "fault") == 0) {
@@ -293,6 +302,7 @@ static int load_scenario(struct scenario *s, const struct args *a)
     s->drain = 120;
     s->size = 1000;
     s->seed = 1;
+    snprintf(s->fair_limit, sizeof(s->fair_limit), "auto");
     if (kv_parse_file(file, entry, s, err, sizeof(err)) != 0) {
         fprintf(stderr, "scenario: %s\n", err);
         return 2;
@@ -384,6 +394,7 @@ static int write_env(const struct scenario *s, const struct args *a, unsigned lo
     fprintf(f, "SC_NAME=%s\nSC_MSAS=%u\nSC_MXS=%u\nSC_ROUNDS=%u\nSC_INTERVAL=%g\nSC_DRAIN=%g\nSC_SCALE=%g\nSC_SIZE=%zu\nSC_SEED=%llu\nSC_TOTAL=%llu\n",
             s->name, s->msas, s->mxs, s->rounds, s->interval, s->drain, a->scale, s->size,
             (unsigned long long)s->seed, total);
+    fprintf(f, "SC_FAIR_LIMIT=%s\n", s->fair_limit);
     fputs("SC_DESCRIPTION=", f);
     shq(f, s->description);
     fputs("\nSC_RELAY=(", f);
@@ -440,6 +451,7 @@ static int write_json(const struct scenario *s, const struct args *a, unsigned l
     json_uint(&w, "size", s->size);
     json_uint(&w, "seed", s->seed);
     json_uint(&w, "messages_planned", total);
+    json_cstr(&w, "fair_limit", s->fair_limit);
     json_array_begin(&w, "relay_settings");
     for (unsigned k = 0; k < s->nrelay; k++)
         json_cstr(&w, NULL, s->relay[k]);

@@ -6,7 +6,8 @@ own loopback address (a tenant), through bin/proxy to one MX that limits connect
                                 at once, group after group, reads the greeting (noting
                                 when), holds HOLD_S seconds, sends MESSAGES messages
                                 (RSET between) and quits. Prints one JSON line per client.
-  fair.py holder PORT ADDR SECONDS   one client that takes a slot and idles SECONDS
+  fair.py holder PORT ADDR SECONDS [idle]  one client that takes a slot for SECONDS: in a
+                                message, or idle between messages
   fair.py leaver PORT ADDR           connect and close without a word
 """
 import json
@@ -102,13 +103,35 @@ def groups(port, specs):
         print(json.dumps(r))
 
 
-def holder(port, addr, seconds):
+def holder(port, addr, seconds, idle):
+    """take a slot and keep it SECONDS: inside a message (DATA, the body slowly), or
+    idle between messages after one (idle=1); print the replies"""
     s = socket.socket()
     s.bind((addr, 0))
     s.connect(("127.0.0.1", port))
     f = s.makefile("rb")
-    print(json.dumps({"greeting": line(f)[:3]}), flush=True)
-    time.sleep(seconds)
+    r = {"greeting": line(f)[:3], "replies": []}
+    for c in ["EHLO holder.test", "MAIL FROM:<h@test>", "RCPT TO:<u@mx1.test>", "DATA"]:
+        s.sendall(c.encode() + b"\r\n")
+        r["replies"].append(line(f)[:3])
+    if idle:
+        s.sendall(b"Message-ID: <holder.idle@test>\r\n\r\nx\r\n.\r\n")
+        r["replies"].append(line(f)[:3])
+        time.sleep(seconds)
+        try:
+            s.sendall(b"RSET\r\n")
+            r["replies"].append(line(f)[:3])
+        except OSError:
+            r["replies"].append("error")
+    else:
+        s.sendall(b"Message-ID: <holder.slow@test>\r\n\r\n")
+        t_end = time.time() + seconds
+        while time.time() < t_end:
+            s.sendall(b"x\r\n")
+            time.sleep(0.1)
+        s.sendall(b".\r\n")
+        r["replies"].append(line(f)[:3])
+    print(json.dumps(r), flush=True)
     s.close()
 
 
@@ -125,7 +148,7 @@ if __name__ == "__main__":
     if mode == "groups":
         groups(port, sys.argv[3:])
     elif mode == "holder":
-        holder(port, sys.argv[3], float(sys.argv[4]))
+        holder(port, sys.argv[3], float(sys.argv[4]), len(sys.argv) > 5 and sys.argv[5] == "idle")
     elif mode == "leaver":
         leaver(port, sys.argv[3])
     else:

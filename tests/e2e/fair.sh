@@ -8,7 +8,7 @@ set -euo pipefail
 # shellcheck source=tests/e2e/lib.bash
 . "$(dirname "$0")/lib.bash"
 
-plan 12
+plan 13
 T=$E2E_TMP
 FAIR="python3 $(dirname "$0")/fair.py"
 
@@ -112,14 +112,33 @@ r = json.loads(open(sys.argv[1]).readline())
 assert r["greeting"] == "421" and 1.4 <= r["t_greeting"] <= 2.6, r
 P
 wait "$HOLDER"
-check "the holder had its slot (220); SIGUSR1 showed the destination's budget taken" \
-    bash -c "grep -q '\"220\"' '$T/holder.out' &&
+check "the holder had its slot (220) and its slow message was accepted; SIGUSR1 showed the budget taken" \
+    bash -c "grep -q '\"greeting\": \"220\", \"replies\": \[\"250\", \"250\", \"250\", \"354\", \"250\"\]' '$T/holder.out' &&
              grep -qE 'proxy: dest 127.0.0.1:$MX1 mode=fixed limit=1 open=1 held=0 admitted=1' '$T/holdmax.err'"
 kill -USR1 "$PX"
 sleep 0.3
 check "a held client that left was dropped at once; nothing is held or open afterwards" \
     bash -c "grep -q '\"event\":\"held_gone\"' '$T/holdmax.log' &&
              grep -qE 'held=0 held_total=2 hold_expired=1 held_gone=1' '$T/holdmax.err'"
+stop_daemon "$PX" || true
+
+# --- idle: a client silent between messages hands its slot to a held one
+proxy idle "$MX1" --dest-limit 1
+$FAIR holder "$PXPORT" 127.0.0.11 3 idle >"$T/idler.out" &
+IDLER=$!
+sleep 0.5
+$FAIR groups "$PXPORT" 127.0.0.12:1:1 >"$T/idle.jsonl"
+wait "$IDLER"
+check "idle: the held client got the idle client's slot within 1 s and delivered; the idle one got 421" \
+    python3 - "$T/idle.jsonl" "$T/idler.out" "$T/idle.log" <<'P'
+import json, sys
+r = json.loads(open(sys.argv[1]).readline())
+assert r["greeting"] == "220" and r["t_greeting"] < 1.0 and r["delivered"] == 1, r
+h = json.loads(open(sys.argv[2]).readline())
+assert h["replies"][:5] == ["250", "250", "250", "354", "250"] and h["replies"][5] in ("421", "error"), h
+ev = [json.loads(l) for l in open(sys.argv[3])]
+assert any(e["event"] == "close" and e["reason"] == "idle: handed to a held client" for e in ev)
+P
 stop_daemon "$PX" || true
 
 # --- yield: 4 slots held by one tenant sending 30 messages each; another tenant arrives
