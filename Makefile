@@ -21,7 +21,7 @@ endif
 
 ENTRY_GOALS := all test fuzz fuzz-run bench plot deps-check lint \
                scenario-congestion scenario-congestion-bulk scenario-resource \
-               scenario-concurrent scenario-faults scenario-all
+               scenario-concurrent scenario-concurrent-continuous scenario-faults scenario-all
 
 ifndef HARNESS_DEPS_DONE
 # ---- entry: install dependencies, then run the real goal in a fresh make -------------
@@ -144,10 +144,10 @@ fuzz-run: fuzz
 	done
 
 # the study's experiments; VARIANT=postfix|proxy, SCALE, ROUNDS, INTERVAL, DRAIN pass through
-scenario-congestion scenario-congestion-bulk scenario-resource scenario-concurrent scenario-faults: all
+scenario-congestion scenario-congestion-bulk scenario-resource scenario-concurrent scenario-concurrent-continuous scenario-faults: all
 	scenarios/run scenarios/$(@:scenario-%=%).conf
 
-scenario-all: scenario-congestion scenario-congestion-bulk scenario-resource scenario-concurrent
+scenario-all: scenario-congestion scenario-congestion-bulk scenario-resource scenario-concurrent scenario-concurrent-continuous
 
 # the proxy and the tools against their peers on loopback; QUICK=1: a short check run
 bench: all
@@ -163,7 +163,7 @@ lint:
 	@out=$$(bash tests/e2e/shellcheck.sh); echo "$$out" | grep -v '^ok '; ! echo "$$out" | grep -q '^not ok'
 
 .PHONY: all test fuzz fuzz-run lint bench plot scenario-all scenario-congestion scenario-congestion-bulk \
-        scenario-resource scenario-concurrent scenario-faults
+        scenario-resource scenario-concurrent scenario-concurrent-continuous scenario-faults
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

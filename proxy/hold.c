@@ -234,7 +234,7 @@ void proxy_pump(struct proxy *p, struct proxy_dest *d)
 
     while (!p->stopping && (w = adm_next(&d->adm, now)) != NULL) {
         struct proxy_held *h = (struct proxy_held *)w;
-        struct proxy_admit a = {d, w->tenant, now - h->start_us, "admitted"};
+        struct proxy_admit a = {d, w->tenant, now - h->start_us, "held"};
         held_unlink(p, h);
         proxy_session_start(p, h->fd, &h->peer, &h->dst, h->dlen, h->start_us, &a);
         free(h);

@@ -9,6 +9,7 @@
 #include <ev.h>
 #include <openssl/ssl.h>
 
+#include "addr.h"
 #include "admission.h"
 #include "conn.h"
 #include "json.h"
@@ -51,7 +52,7 @@ struct proxy_admit {
     struct proxy_dest *dest;          /* NULL: no budget applies */
     uint64_t tenant_id;
     int64_t held_us;
-    const char *decision;             /* "direct", "admitted", "held" */
+    const char *decision;             /* "direct" (no budget), "admitted" (at once), "held" */
 };
 
 enum proxy_log_level { PROXY_LOG_MESSAGES = 0, PROXY_LOG_COMMANDS };

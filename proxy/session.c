@@ -737,8 +737,8 @@ void proxy_session_start(struct proxy *p, int fd, const struct sockaddr_storage 
 
     struct proxy_session *s = malloc(sizeof(*s));
     if (s == NULL) {
-        if (a->dest)
-            proxy_dest_done(p, a->dest, a->tenant_id, 0);
+        if (a->dest) /* the slot is free again; the record is looked at by the next event */
+            adm_release(&a->dest->adm, a->tenant_id, 0);
         proxy_refuse(fd, "421 4.3.0 proxy: out of memory\r\n");
         return;
     }

@@ -9,7 +9,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reduce import jain, nearest_rank  # noqa: E402 (beside this file)
+from reduce import demand_fairness, jain, nearest_rank, windows  # noqa: E402 (beside this file)
 
 # every figure results/plot draws, in the order the report shows them
 FIGURES = (("cumulative", "Messages received at each MX over time"),
@@ -19,6 +19,8 @@ FIGURES = (("cumulative", "Messages received at each MX over time"),
            ("arrivals", "Arrivals per second per MSA"),
            ("mx1-arrivals", "Receive times at mx1 per MSA"),
            ("fairness", "Fairness between MSAs over time"),
+           ("windows", "Messages delivered per MSA in each 10 s window"),
+           ("fairness-demand", "Fairness by demand in each 10 s window"),
            ("completion", "Completion time per MSA"),
            ("queues", "Queue lengths"),
            ("disk-rate", "Aggregation server disk writes per second"),
@@ -32,8 +34,9 @@ run = sys.argv[1]
 meta = json.load(open(os.path.join(run, "meta.json")))
 params = meta["params"]
 name = params["name"]
-variants = [v for v in ("postfix", "proxy") if os.path.exists(os.path.join(run, v, "summary.json"))]
-label = {"postfix": "Postfix relay", "proxy": "proxy"}
+variants = [v for v in ("postfix", "proxy", "proxy-fair") if os.path.exists(os.path.join(run, v, "summary.json"))]
+label = {"postfix": "Postfix relay", "proxy": "proxy", "proxy-fair": "proxy-fair"}
+WINDOW = 10
 summ = {v: json.load(open(os.path.join(run, v, "summary.json"))) for v in variants}
 
 
@@ -58,6 +61,35 @@ def span(v):
     arr = [int(r["arrival_us"]) for r in csv.DictReader(open(os.path.join(run, v, "collect", "messages.csv")))
            if r["tenant"] != "-" and r["arrival_us"]]
     return (max(arr) - min(starts)) / 1e6 if arr and starts else float("nan")
+
+
+def deferrals(v, hosts):
+    """'status=deferred' lines in the Postfix logs of hosts ('msa', 'agg') of variant v"""
+    n = 0
+    d = os.path.join(run, v, "logs")
+    for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        host = f[len("postfix-"):-len(".maillog")] if f.startswith("postfix-") and f.endswith(".maillog") else ""
+        if any(host.startswith(h) for h in hosts):
+            n += sum(1 for line in open(os.path.join(d, f), errors="replace") if "status=deferred" in line)
+    return n
+
+
+def completion(v):
+    """{tenant: seconds from the first submission to its last arrival, None if some of its
+    accepted mail never arrived}"""
+    subs = [r for r in csv.DictReader(open(os.path.join(run, v, "mua.csv"))) if r["code"].startswith("2")]
+    t0 = min(int(r["start_us"]) for r in subs)
+    arr = {}
+    for r in csv.DictReader(open(os.path.join(run, v, "collect", "messages.csv"))):
+        if r["tenant"] != "-" and r["arrival_us"]:
+            got = arr.setdefault(r["tenant"], {})  # a message's first arrival counts
+            got[r["message_id"]] = min(got.get(r["message_id"], int(r["arrival_us"])), int(r["arrival_us"]))
+    out = {}
+    for t in sorted({r["tenant"] for r in subs}):
+        n = sum(1 for r in subs if r["tenant"] == t)
+        got = arr.get(t, {})
+        out[t] = (max(got.values()) - t0) / 1e6 if len(got) >= n and got else None
+    return out
 
 
 def fmt(x, unit=""):
@@ -130,8 +162,38 @@ rows = [("submitted", lambda v: acc[v]["submitted"]), ("delivered", lambda v: ac
 for title, f in rows:
     out.append("| %s | %s |" % (title, " | ".join(str(f(v)) for v in variants)))
 
+mua = {v: os.path.join(run, v, "mua.csv") for v in variants}
+mcsv = {v: os.path.join(run, v, "collect", "messages.csv") for v in variants}
+fairness = {v: demand_fairness(mua[v], mcsv[v], WINDOW) for v in variants}
+done = {v: completion(v) for v in variants}
+deferred = {v: (deferrals(v, ("msa",)), deferrals(v, ("agg",))) for v in variants}
+out += ["", "## Fairness at the destination, in %d s windows" % WINDOW, "",
+        "In each %d s window in which more than one MSA had mail pending, every MSA's deliveries are divided by "
+        "its max-min fair share of what was delivered in the window, given what it had pending (an MSA that wants "
+        "less than an equal share is owed only what it wants); Jain's index of those ratios is 1 when every MSA "
+        "got its fair share. Deferrals are `status=deferred` lines in the MSAs' and the relay's Postfix logs; "
+        "completion is the last arrival of an MSA's mail after the first submission (`> run`: some never arrived)." % WINDOW,
+        "", "| variant | windows | mean index | lowest | MSA deferrals | relay deferrals | " +
+        " | ".join("completion %s (s)" % t for t in tenants) + " |", "|---|---|---|---|---|---|" + "---|" * len(tenants)]
+for v in variants:
+    js = [j for _, j, _ in fairness[v]]
+    out.append("| %s | %d | %s | %s | %d | %d | %s |" % (
+        label[v], len(js), fmt(sum(js) / len(js)) if js else "n/a", fmt(min(js)) if js else "n/a",
+        deferred[v][0], deferred[v][1], " | ".join(fmt(done[v].get(t)) for t in tenants)))
+out += ["", "## Delivered per MSA in each %d s window" % WINDOW, "",
+        "Each cell: delivered in the window / pending (submitted before its end, not delivered before its start).", "",
+        "| window start (s) | " + " | ".join("%s %s" % (label[v], t) for v in variants for t in tenants) + " |",
+        "|---|" + "---|" * (len(variants) * len(tenants))]
+wins = {v: windows(mua[v], mcsv[v], WINDOW) for v in variants}
+for k in range(max(len(w) for w in wins.values())):
+    cells = []
+    for v in variants:
+        row = wins[v][k] if k < len(wins[v]) else {}
+        cells += ["%d/%d" % row[t] if t in row else "" for t in tenants]
+    out.append("| %d | %s |" % (k * WINDOW, " | ".join(cells)))
+
 out += ["", "## Findings of the study", ""]
-if set(variants) == {"postfix", "proxy"}:
+if {"postfix", "proxy"} <= set(variants):
     if name.startswith("congestion"):
         throttled = [t for t in tenants if any(x["tenant"] == t and x["delivered_within"] == 0 for x in summ["proxy"]["tenants"])]
         others = [t for t in tenants if t not in throttled]
@@ -158,7 +220,36 @@ if set(variants) == {"postfix", "proxy"}:
         out.append("- **%s**: at a destination's connection limit the proxy couples the MSAs again and fairness may be lost "
                    "(Jain's index of per-MSA deliveries, 1 = fair): relay %.3f, proxy %.3f." % (
                        "Reproduced" if j["proxy"] < j["postfix"] else "Not reproduced", j["postfix"], j["proxy"]))
-else:
+if {"postfix", "proxy-fair"} <= set(variants):
+    # the fair proxy's targets: every message the relay delivers, no deferral at the MSAs,
+    # fair shares in every window, done no later than the relay (and, sending
+    # continuously, the smallest sender's mail within 5 s)
+    got = {v: acc[v]["delivered"] for v in variants}
+    js = {v: [j for _, j, _ in fairness[v]] for v in variants}
+    mean = {v: sum(js[v]) / len(js[v]) if js[v] else 1.0 for v in variants}
+    sp = {v: span(v) for v in variants}
+    ok = got["proxy-fair"] >= got["postfix"] and deferred["proxy-fair"][0] == 0 and mean["proxy-fair"] >= 0.95 \
+        and sp["proxy-fair"] <= sp["postfix"]
+    extra = ""
+    if name.startswith("concurrent-continuous"):
+        small = min(summ["proxy-fair"]["tenants"], key=lambda x: x["submitted"])
+        p99 = small["e2e_p99"]
+        ok = ok and p99 is not None and p99 <= 5
+        extra = "; smallest sender %s p99 %s s (target 5)" % (small["tenant"], fmt(p99))
+    if name.startswith("congestion"):
+        fast = [x for x in summ["proxy-fair"]["tenants"] if x["tenant"] in ("msa1", "msa2")]
+        ok = ok and all(x["delivered_within"] == x["submitted"] for x in fast)
+        extra = "; msa1+msa2 within 5 s: %d of %d" % (sum(x["delivered_within"] for x in fast), sum(x["submitted"] for x in fast))
+    out.append("- **%s**: the fair proxy keeps the proxy's isolation and shares a destination's connection limit "
+               "fairly without deferring mail. Delivered: proxy-fair %d, relay %d; MSA deferrals: proxy-fair %d, "
+               "relay %d%s; mean windowed fairness: proxy-fair %s, relay %s%s (target 0.95); last arrival: "
+               "proxy-fair %s s, relay %s s%s." % (
+                   "Met" if ok else "Not met", got["proxy-fair"], got["postfix"], deferred["proxy-fair"][0],
+                   deferred["postfix"][0], ", proxy %d" % deferred["proxy"][0] if "proxy" in variants else "",
+                   fmt(mean["proxy-fair"]), fmt(mean["postfix"]),
+                   ", proxy %s" % fmt(mean["proxy"]) if "proxy" in variants else "",
+                   fmt(sp["proxy-fair"]), fmt(sp["postfix"]), extra))
+if len(variants) < 2:
     out.append("- Only one variant ran: no comparison.")
 out += ["", "## Figures", ""]
 for fig, title in FIGURES:

@@ -18,13 +18,14 @@ check "make bench QUICK=1 runs to the end" \
 
 # every measurement and ratio the bench promises is in results.csv with a number
 complete() {
-    local want=(tput_1_direct tput_1_proxy tput_1_haproxy tput_100_direct tput_100_proxy tput_100_haproxy
+    local want=(tput_1_direct tput_1_proxy tput_1_proxy-budget tput_1_haproxy tput_100_direct tput_100_proxy tput_100_haproxy
         cpu_1_proxy cpu_100_proxy cpu_1_haproxy rss_peak_proxy idle_kib_per_session_proxy
         busy_kib_per_session_proxy busy_delivered
         rtt_p50_proxy rtt_p99_proxy rtt_p50_direct tput_proxy_tls tput_proxy_plain
         tput_1_mx tput_1_smtp-sink tput_mua tput_100_smtp-source collect_records
         "proxy / HAProxy, 1 msg/conn" "proxy / direct, 100 msgs/conn" "proxy KiB per idle session"
-        "bin/mx / smtp-sink" "collect records/s" "STARTTLS / plain, through the proxy")
+        "bin/mx / smtp-sink" "collect records/s" "STARTTLS / plain, through the proxy"
+        "proxy with a budget / proxy, 1 msg/conn")
     [[ $(id -u) -eq 0 ]] && want+=(tput_1_postfix tput_100_postfix "proxy / Postfix relay, 1 msg/conn")
     python3 - "$T/out/results.csv" "${want[@]}" <<'P'
 import csv, sys

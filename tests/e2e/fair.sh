@@ -87,7 +87,8 @@ assert learned and learned[0]["why"] == "refused at the greeting" and learned[0]
 again = [e for e in ev if e["event"] == "close" and e["reason"].startswith("held again")]
 assert again, "no session was held again"
 opens = [e for e in ev if e["event"] == "open"]
-assert all(e["decision"] in ("admitted",) and "held_ms" in e for e in opens), opens[:2]
+assert all(e["decision"] in ("admitted", "held") and "held_ms" in e for e in opens), opens[:2]
+assert any(e["decision"] == "held" and e["held_ms"] > 0 for e in opens), "nobody waited"
 P
 stop_daemon "$PX" || true
 stop_daemon "$TARPIT" || true

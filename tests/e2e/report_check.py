@@ -9,7 +9,7 @@ import re
 import sys
 
 run = sys.argv[1]
-LABEL = {"postfix": "Postfix relay", "proxy": "proxy"}
+LABEL = {"postfix": "Postfix relay", "proxy": "proxy", "proxy-fair": "proxy-fair"}
 VARIANT = {v: k for k, v in LABEL.items()}
 problems = []
 checked = 0
@@ -59,7 +59,7 @@ def same(where, shown, want):
 
 md = open(os.path.join(run, "report.md")).read()
 tab = tables(md)
-variants = [v for v in ("postfix", "proxy") if os.path.exists(os.path.join(run, v, "mua.csv"))]
+variants = [v for v in ("postfix", "proxy", "proxy-fair") if os.path.exists(os.path.join(run, v, "mua.csv"))]
 data = {}
 for v in variants:
     subs = {}
@@ -120,6 +120,61 @@ for v in variants:
     if "disk" not in data:
         data["disk"] = {}
     data["disk"][v] = disk / len(subs)
+
+# fairness in 10 s windows: recomputed here from the submissions and first arrivals
+def fair_split(demand, total):
+    """max-min split by repeated equal shares, capped by demand (not reduce.py's loop)"""
+    share = dict.fromkeys(demand, 0.0)
+    left = float(total)
+    for _ in range(len(demand) + 1):
+        want = [t for t in demand if demand[t] - share[t] > 1e-9]
+        if not want or left <= 1e-9:
+            break
+        each = left / len(want)
+        for t in want:
+            g = min(each, demand[t] - share[t])
+            share[t] += g
+            left -= g
+    return share
+
+
+def deferred_lines(v, prefix):
+    d = os.path.join(run, v, "logs")
+    return sum(sum(1 for ln in open(os.path.join(d, f), errors="replace") if "status=deferred" in ln)
+               for f in (os.listdir(d) if os.path.isdir(d) else [])
+               if f.startswith("postfix-" + prefix) and f.endswith(".maillog"))
+
+
+key = [h for h in tab if h.startswith("Fairness at the destination")]
+for cells in tab[key[0]] if key else []:
+    v = VARIANT[cells[0]]
+    subs = list(data[v][0].values())
+    t0 = min(s["start"] for s in subs)
+    tenants = sorted({s["tenant"] for s in subs})
+    last = max([s["start"] for s in subs] + [min(s["arr"]) for s in subs if s["arr"]])
+    idx = []
+    for k in range(int((last - t0) // 10_000_000) + 1):
+        a, b = t0 + k * 10_000_000, t0 + (k + 1) * 10_000_000
+        x = {t: sum(1 for s in subs if s["tenant"] == t and s["arr"] and a <= min(s["arr"]) < b) for t in tenants}
+        d = {t: sum(1 for s in subs if s["tenant"] == t and s["start"] < b)
+             - sum(1 for s in subs if s["tenant"] == t and s["arr"] and min(s["arr"]) < a) for t in tenants}
+        pend = [t for t in tenants if d[t] > 0]
+        if len(pend) < 2 or sum(x.values()) == 0:
+            continue
+        f = fair_split({t: d[t] for t in pend}, sum(x.values()))
+        r = [x[t] / f[t] for t in pend if f[t] > 0]
+        idx.append(sum(r) ** 2 / (len(r) * sum(q * q for q in r)) if any(r) else float("nan"))
+    where = "fairness %s" % v
+    same(where + " windows", cells[1], len(idx))
+    if idx:
+        same(where + " mean", cells[2], sum(idx) / len(idx))
+        same(where + " lowest", cells[3], min(idx))
+    same(where + " MSA deferrals", cells[4], deferred_lines(v, "msa"))
+    same(where + " relay deferrals", cells[5], deferred_lines(v, "agg"))
+    for i, t in enumerate(tenants):
+        mine = [s for s in subs if s["tenant"] == t]
+        end = max(min(s["arr"]) for s in mine if s["arr"]) if all(s["arr"] for s in mine) else None
+        same(where + " completion " + t, cells[6 + i], None if end is None else (end - t0) / 1e6)
 
 # the verdict lines' numbers
 m = re.search(r"Disk writes per message: relay (\d+) bytes, proxy (\d+) bytes", md)

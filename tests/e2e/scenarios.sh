@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# scenarios.sh - quick forms of the scenarios, both variants, on real labs (root):
+# scenarios.sh - quick forms of the scenarios, two or three variants, on real labs (root):
 # the accounting holds (0 lost, 0 duplicates); congestion shows the study's finding,
 # counted so that undelivered mail is never taken for fast mail; the relay's disk writes
 # per message are many times the proxy's; with faults injected (agg killed, an MX down,
-# loss, a full disk) the proxy loses and duplicates nothing; a broken scenario file
+# loss, a full disk) the proxy loses and duplicates nothing; the fair proxy meets its
+# targets in congestion, concurrent and concurrent-continuous; a broken scenario file
 # names file and line.
 set -euo pipefail
 # shellcheck source=tests/e2e/lib.bash
 . "$(dirname "$0")/lib.bash"
 
-plan 10
-lab_tests_or_skip 10 scenario
+plan 14
+lab_tests_or_skip 14 scenario
 T=$E2E_TMP
 chmod 755 "$T"
 export RESULTS="$T/runs" LAB_PREFIX="sc$$" BIN
@@ -28,11 +29,13 @@ quick() {
     RUN=$(find "$RESULTS/$name" -mindepth 1 -maxdepth 1 -type d | sort | tail -n 1)
 }
 
-# accounting RUN - both variants: 0 lost, 0 duplicates, something delivered
+# accounting RUN - every variant that ran: 0 lost, 0 duplicates, something delivered
 accounting() {
     python3 - "$1" <<'P'
 import json, sys, os
-for v in ("postfix", "proxy"):
+for v in ("postfix", "proxy", "proxy-fair"):
+    if not os.path.exists(os.path.join(sys.argv[1], v)):
+        continue
     s = json.load(open(os.path.join(sys.argv[1], v, "summary.json")))
     a = s["accounting"]
     assert a["lost"] == 0 and a["duplicates"] == 0 and a["delivered"] > 0, (v, a)
@@ -40,9 +43,15 @@ for v in ("postfix", "proxy"):
 P
 }
 
-if quick congestion ROUNDS=3 DRAIN=20; then
-    ok "congestion (3 rounds, 20 s drain) runs both variants"
-    check "congestion: accounting holds in both variants" accounting "$RUN"
+# fair_met RUN - the report's verdict for the fair proxy says Met
+fair_met() {
+    grep -E '^- \*\*(Met|Not met)\*\*: the fair proxy' "$1/report.md" | sed 's/^/# /'
+    grep -qE '^- \*\*Met\*\*: the fair proxy' "$1/report.md"
+}
+
+if quick congestion ROUNDS=3 DRAIN=20 VARIANT=all; then
+    ok "congestion (3 rounds, 20 s drain) runs the three variants"
+    check "congestion: accounting holds in every variant" accounting "$RUN"
     check "congestion: the study's finding (share of msa1+msa2 mail delivered within 5 s)" python3 - "$RUN" <<'P'
 import json, sys, os
 share = {}
@@ -54,10 +63,12 @@ for v in ("postfix", "proxy"):
 print("# within 5 s: relay %.2f, proxy %.2f" % (share["postfix"], share["proxy"]))
 assert share["proxy"] >= 0.95 and share["postfix"] <= 0.6, share
 P
+    check "congestion: the fair proxy keeps the isolation (its verdict: Met)" fair_met "$RUN"
 else
     not_ok "congestion runs" "$(tail -n 20 "$T/congestion.out")"
     skip "congestion accounting (no run)"
     skip "congestion finding (no run)"
+    skip "congestion fair proxy (no run)"
 fi
 
 if quick congestion-bulk ROUNDS=2 SCALE=0.1 DRAIN=15; then
@@ -84,10 +95,20 @@ else
     skip "resource disk writes (no run)"
 fi
 
-if quick concurrent SCALE=0.01 DRAIN=120; then
-    check "concurrent (SCALE=0.01): accounting holds" accounting "$RUN"
+if quick concurrent SCALE=0.01 DRAIN=120 VARIANT=all; then
+    check "concurrent (SCALE=0.01, three variants): accounting holds" accounting "$RUN"
+    check "concurrent: the fair proxy delivers what the relay does, defers nothing, fairly (Met)" fair_met "$RUN"
 else
     not_ok "concurrent runs" "$(tail -n 20 "$T/concurrent.out")"
+    skip "concurrent fair proxy (no run)"
+fi
+
+if quick concurrent-continuous ROUNDS=3 SCALE=0.2 DRAIN=60 VARIANT=all; then
+    check "concurrent-continuous (3 rounds, SCALE=0.2, three variants): accounting holds" accounting "$RUN"
+    check "concurrent-continuous: the fair proxy's verdict (small sender p99 within 5 s) is Met" fair_met "$RUN"
+else
+    not_ok "concurrent-continuous runs" "$(tail -n 20 "$T/concurrent-continuous.out")"
+    skip "concurrent-continuous fair proxy (no run)"
 fi
 
 if quick faults; then
