@@ -201,6 +201,10 @@ void adm_greeted(struct adm_dest *d, uint64_t id)
 {
     (void)id;
     d->ready++;
+    /* the MX greeted this many at once: its limit is at least that (a refusal that came
+     * before the others' greetings were read taught too low a number) */
+    if (d->mode != ADM_MODE_NONE && d->ready > d->limit)
+        d->limit = d->ready < d->ceiling ? d->ready : d->ceiling;
 }
 
 void adm_release(struct adm_dest *d, uint64_t id, int greeted)

@@ -76,7 +76,8 @@ struct adm_waiter *adm_next(struct adm_dest *d, int64_t now_us);
 /* adm_cancel - a held client went away or timed out: forget it. */
 void adm_cancel(struct adm_dest *d, struct adm_waiter *w);
 
-/* adm_greeted - an admitted connection of tenant id got the MX's greeting. */
+/* adm_greeted - an admitted connection of tenant id got the MX's greeting; more greeted
+ * at once than the limit raise the limit to their number (up to the ceiling). */
 void adm_greeted(struct adm_dest *d, uint64_t id);
 
 /* adm_release - an admitted connection ended (greeted: it had been greeted). */

@@ -228,8 +228,13 @@ if {"postfix", "proxy-fair"} <= set(variants):
     js = {v: [j for _, j, _ in fairness[v]] for v in variants}
     mean = {v: sum(js[v]) / len(js[v]) if js[v] else 1.0 for v in variants}
     sp = {v: span(v) for v in variants}
+    # completion: a relay that returned or kept mail never completed, so finishing all of
+    # it is enough; when both delivered everything, the fair proxy may not end later
+    # (1 s of slack: both end on the last round's submissions)
+    whole = {v: got[v] == acc[v]["submitted"] for v in variants}
+    in_time = whole["proxy-fair"] and (not whole["postfix"] or sp["proxy-fair"] <= sp["postfix"] + 1)
     ok = got["proxy-fair"] >= got["postfix"] and deferred["proxy-fair"][0] == 0 and mean["proxy-fair"] >= 0.95 \
-        and sp["proxy-fair"] <= sp["postfix"]
+        and in_time
     extra = ""
     if name.startswith("concurrent-continuous"):
         small = min(summ["proxy-fair"]["tenants"], key=lambda x: x["submitted"])
@@ -241,14 +246,16 @@ if {"postfix", "proxy-fair"} <= set(variants):
         ok = ok and all(x["delivered_within"] == x["submitted"] for x in fast)
         extra = "; msa1+msa2 within 5 s: %d of %d" % (sum(x["delivered_within"] for x in fast), sum(x["submitted"] for x in fast))
     out.append("- **%s**: the fair proxy keeps the proxy's isolation and shares a destination's connection limit "
-               "fairly without deferring mail. Delivered: proxy-fair %d, relay %d; MSA deferrals: proxy-fair %d, "
+               "fairly without deferring mail. Delivered of %d: proxy-fair %d, relay %d; MSA deferrals: proxy-fair %d, "
                "relay %d%s; mean windowed fairness: proxy-fair %s, relay %s%s (target 0.95); last arrival: "
-               "proxy-fair %s s, relay %s s%s." % (
-                   "Met" if ok else "Not met", got["proxy-fair"], got["postfix"], deferred["proxy-fair"][0],
+               "proxy-fair %s s, relay %s s%s%s." % (
+                   "Met" if ok else "Not met", acc["proxy-fair"]["submitted"], got["proxy-fair"], got["postfix"],
+                   deferred["proxy-fair"][0],
                    deferred["postfix"][0], ", proxy %d" % deferred["proxy"][0] if "proxy" in variants else "",
                    fmt(mean["proxy-fair"]), fmt(mean["postfix"]),
                    ", proxy %s" % fmt(mean["proxy"]) if "proxy" in variants else "",
-                   fmt(sp["proxy-fair"]), fmt(sp["postfix"]), extra))
+                   fmt(sp["proxy-fair"]), fmt(sp["postfix"]),
+                   "" if whole["postfix"] else " (the relay did not deliver everything)", extra))
 if len(variants) < 2:
     out.append("- Only one variant ran: no comparison.")
 out += ["", "## Figures", ""]
