@@ -3,12 +3,14 @@
 # client 10 connections (tarpit/mx1-conn-limit.conf) behind bin/proxy, client groups
 # from 127.0.0.11-13 (three tenants). With --dest-limit 10 and with auto, no client sees
 # the MX's 421 and freed slots alternate between groups; --hold-max answers 421 on time;
-# a held client that leaves costs nothing; a tenant above its share yields at RSET.
+# a held client that leaves costs nothing; a tenant above its share yields at RSET; an
+# idle pooled connection hands its slot over; a policy file sets a tenant's outbound
+# address and a destination's budget, and a broken one names its line.
 set -euo pipefail
 # shellcheck source=tests/e2e/lib.bash
 . "$(dirname "$0")/lib.bash"
 
-plan 13
+plan 15
 T=$E2E_TMP
 FAIR="python3 $(dirname "$0")/fair.py"
 
@@ -175,4 +177,46 @@ import json, sys
 ids = [json.loads(l)["message_id"] for l in open(sys.argv[1])]
 assert len(ids) == 122 and len(set(ids)) == 122, (len(ids), len(set(ids)))
 P
+# --- the policy file: a tenant's own outbound address, a destination's budget
+MX3=$(free_port)
+start_daemon "$T/mx3.err" "$BIN/mx" --listen "127.0.0.1:$MX3" --hostname mx3.test --record "$T/rec.$MX3.jsonl"
+MX3_PID=$DAEMON_PID
+wait_port 127.0.0.1 "$MX3"
+cat >"$T/policy.conf" <<CONF
+hold-max = 30
+[tenant shop]
+match = 127.0.0.11/32
+outbound = 127.0.0.2
+[tenant bulk]
+match = 127.0.0.12
+weight = 2
+[destination test-mx]
+match = 127.0.0.1/32
+limit = 2
+CONF
+proxy policy "$MX3" --policy "$T/policy.conf"
+$FAIR groups "$PXPORT" 127.0.0.11:3:1:0.3 127.0.0.12:3:1:0.3 >"$T/policy.jsonl"
+stop_daemon "$PX" || true
+stop_daemon "$MX3_PID" || true
+check "policy: shop's mail left from 127.0.0.2, bulk's from 127.0.0.1; the budget held some; the log names the rule" \
+    python3 - "$T/policy.jsonl" "$T/rec.$MX3.jsonl" "$T/policy.log" <<'P'
+import json, sys
+rs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rs) == 6 and sum(r["delivered"] for r in rs) == 6, rs
+recs = [json.loads(l) for l in open(sys.argv[2])]
+by = {r["helo"].split("_")[0]: r["client"] for r in recs}
+assert by == {"g11": "127.0.0.2", "g12": "127.0.0.1"}, by
+ev = [json.loads(l) for l in open(sys.argv[3])]
+opens = [e for e in ev if e["event"] == "open" and not e["client"].startswith("127.0.0.1:")]  # not wait_port's
+assert {e["tenant"] for e in opens} == {"shop", "bulk"}, opens
+assert all(e["dest"] == "[test-mx]" for e in opens), opens
+assert all(e.get("outbound_rule") == "tenant shop" for e in opens if e["tenant"] == "shop"), opens
+assert all("outbound_rule" not in e for e in opens if e["tenant"] == "bulk"), opens
+assert any(e["decision"] == "held" for e in opens), opens
+P
+printf '[tenant shop]\nmatch = 127.0.0.11/24\n' >"$T/bad.conf"
+check "a policy file with an error: file:line and the reason, exit 2, nothing listens" bash -c \
+    "out=\$('$BIN/proxy' --listen 127.0.0.1:$(free_port) --policy '$T/bad.conf' 2>&1); rc=\$?;
+     [ \$rc -eq 2 ] && [ \"\$out\" = \"proxy: --policy $T/bad.conf:2: '127.0.0.11/24' has bits set beyond /24\" ]"
+
 stop_all_daemons
