@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# valgrind.sh - the proxy's and mx's end-to-end tests (proxy.sh, mx.sh) again, with every
+# valgrind.sh - the proxy's and mx's end-to-end tests (proxy.sh, fair.sh, mx.sh) again, with every
 # bin/proxy and bin/mx they start running under valgrind memcheck: uninitialised reads,
 # invalid accesses and leaks are what the sanitizer build cannot all see. Release build
 # only (valgrind cannot run ASan binaries); each program gets a wrapper in a private bin/.
@@ -7,13 +7,13 @@ set -euo pipefail
 # shellcheck source=tests/e2e/lib.bash
 . "$(dirname "$0")/lib.bash"
 
-plan 4
+plan 5
 if [[ "${SANITIZE:-0}" == 1 ]]; then
-    for i in 1 2 3 4; do skip "valgrind test $i: valgrind runs the release build (the sanitizer pass cannot)"; done
+    for i in 1 2 3 4 5; do skip "valgrind test $i: valgrind runs the release build (the sanitizer pass cannot)"; done
     exit 0
 fi
 if ! command -v valgrind >/dev/null; then
-    for i in 1 2 3 4; do skip "valgrind test $i: valgrind is not installed (make deps installs it)"; done
+    for i in 1 2 3 4 5; do skip "valgrind test $i: valgrind is not installed (make deps installs it)"; done
     exit 0
 fi
 
@@ -61,6 +61,7 @@ memcheck_clean() {
 }
 
 run_suite proxy
+run_suite fair
 run_suite mx
 memcheck_clean proxy
 memcheck_clean mx
