@@ -243,11 +243,16 @@ void proxy_pump(struct proxy *p, struct proxy_dest *d)
     d->probes_logged = d->adm.probes;
 }
 
+void proxy_dest_refresh(struct proxy *p, struct proxy_dest *d)
+{
+    proxy_pump(p, d);
+    dest_put(p, d);
+}
+
 void proxy_dest_done(struct proxy *p, struct proxy_dest *d, uint64_t tenant, int greeted)
 {
     adm_release(&d->adm, tenant, greeted);
-    proxy_pump(p, d);
-    dest_put(p, d);
+    proxy_dest_refresh(p, d);
 }
 
 void proxy_admission(struct proxy *p, int fd, const struct sockaddr_storage *peer,

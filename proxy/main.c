@@ -79,8 +79,8 @@ static void usage(FILE *f)
             "  --user NAME            drop root for NAME after binding\n"
             "  --help                 this text\n\n"
             "Signals: TERM/INT stop accepting and let sessions finish (then 421); HUP reopens\n"
-            "the log; USR1 logs counters and destinations. See proxy/README.md for deployment\n"
-            "with nftables.\n",
+            "the log and reads --policy again (an error keeps the old one); USR1 logs counters\n"
+            "and destinations. See proxy/README.md for deployment with nftables.\n",
             DEFAULTS.hold_max, DEFAULTS.max_sessions, DEFAULTS.timeout_connect, DEFAULTS.timeout_reply,
             DEFAULTS.timeout_data, DEFAULTS.timeout_idle, DEFAULTS.grace);
 }
@@ -100,6 +100,7 @@ static void sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
     case SIGHUP:
         if (proxy.have_log && logfile_reopen(&proxy.log, err, sizeof(err)) != 0)
             fprintf(stderr, "proxy: %s\n", err);
+        proxy_policy_reload(&proxy);
         break;
     case SIGUSR1:
         proxy_log_counters(&proxy);
@@ -154,7 +155,7 @@ static int parse_options(int argc, char **argv, struct proxy *p, struct proxy_ar
     p->timeout_data = DEFAULTS.timeout_data;
     p->timeout_idle = DEFAULTS.timeout_idle;
     p->grace = DEFAULTS.grace;
-    p->hold_max = DEFAULTS.hold_max;
+    p->hold_max = p->hold_max_arg = DEFAULTS.hold_max;
     p->max_sessions = DEFAULTS.max_sessions;
     p->log_level = PROXY_LOG_COMMANDS;
     while ((opt = getopt_long(argc, argv, "h", longopts, &li)) != -1) {
@@ -203,7 +204,7 @@ static int parse_options(int argc, char **argv, struct proxy *p, struct proxy_ar
             }
             break;
         case O_HOLD_MAX:
-            if (numparse_double(optarg, 0.001, POLICY_HOLD_MAX_LIMIT, &p->hold_max) != 0) {
+            if (numparse_double(optarg, 0.001, POLICY_HOLD_MAX_LIMIT, &p->hold_max_arg) != 0) {
                 fprintf(stderr, "proxy: --hold-max '%s': expected seconds, at most %d\n", optarg,
                         POLICY_HOLD_MAX_LIMIT);
                 return 2;
@@ -257,31 +258,31 @@ static int parse_options(int argc, char **argv, struct proxy *p, struct proxy_ar
     return -1;
 }
 
-/* load_policy - read --policy; whether any budget applies anywhere decides whether
- * admission runs at all. Returns 0, or -1 with the message printed. */
+/* load_policy - read --policy and put it to use (with --dest-limit and --hold-max);
+ * returns 0, or -1 with the message printed. */
 static int load_policy(struct proxy *p, const char *path)
 {
     char err[1024];
+    struct policy *pol = NULL;
 
     if (path) {
-        if ((p->policy = malloc(sizeof(*p->policy))) == NULL || policy_init(p->policy) != 0) {
+        if (snprintf(p->policy_path, sizeof(p->policy_path), "%s", path) >= (int)sizeof(p->policy_path)) {
+            fprintf(stderr, "proxy: --policy: path too long\n");
+            return -1;
+        }
+        if ((pol = malloc(sizeof(*pol))) == NULL || policy_init(pol) != 0) {
             fprintf(stderr, "proxy: --policy %s: out of memory\n", path);
+            free(pol);
             return -1;
         }
-        if (policy_load(p->policy, path, err, sizeof(err)) != 0) {
+        if (policy_load(pol, path, err, sizeof(err)) != 0) {
             fprintf(stderr, "proxy: --policy %s\n", err);
+            policy_free(pol);
+            free(pol);
             return -1;
         }
-        if (p->policy->hold_max > 0)
-            p->hold_max = p->policy->hold_max;
-        if (p->policy->have_dest_budget && p->policy->dest_budget.mode != ADM_MODE_NONE)
-            p->admission = 1;
-        for (unsigned i = 0; i < p->policy->ndests; i++)
-            if (p->policy->dests[i].have_budget && p->policy->dests[i].budget.mode != ADM_MODE_NONE)
-                p->admission = 1;
     }
-    if (p->dest_budget.mode != ADM_MODE_NONE && !(p->policy && p->policy->have_dest_budget))
-        p->admission = 1;
+    proxy_policy_use(p, pol);
     return 0;
 }
 
@@ -297,8 +298,7 @@ static int setup(struct proxy *p, const struct proxy_args *a)
     conn_loop_init(p->loop);
     json_writer_init(&p->jw);
     signal(SIGPIPE, SIG_IGN);
-    if (p->tls_mode != RELAY_TLS_NONE &&
-        (p->tls = tls_client_ctx_new(p->tls_mode == RELAY_TLS_VERIFY, err, sizeof(err))) == NULL) {
+    if (proxy_tls_prepare(p, p->policy, err, sizeof(err)) != 0) {
         fprintf(stderr, "proxy: TLS: %s\n", err);
         return 1;
     }
@@ -350,11 +350,9 @@ int main(int argc, char **argv)
     if (p->have_log)
         logfile_close(&p->log);
     json_writer_free(&p->jw);
-    if (p->tls)
-        SSL_CTX_free(p->tls);
-    if (p->policy) {
-        policy_free(p->policy);
-        free(p->policy);
-    }
+    for (int m = 0; m <= RELAY_TLS_VERIFY; m++)
+        if (p->tls[m])
+            SSL_CTX_free(p->tls[m]);
+    proxy_policy_use(p, NULL); /* frees the policy */
     return 0;
 }

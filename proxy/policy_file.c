@@ -301,7 +301,16 @@ static int entry(void *arg, const char *section, const char *key, const char *va
         }
         if (strcmp(key, "outbound") == 0)
             return parse_outbound(value, &t->outbound, err, errlen);
-        snprintf(err, errlen, "unknown key '%s' in [tenant %s] (match, weight, outbound)", key, t->name);
+        if (strcmp(key, "outbound-priority") == 0) {
+            if (strcmp(value, "tenant") != 0 && strcmp(value, "destination") != 0) {
+                snprintf(err, errlen, "outbound-priority '%s': expected tenant or destination", value);
+                return -1;
+            }
+            t->destination_outbound_first = value[0] == 'd';
+            return 0;
+        }
+        snprintf(err, errlen, "unknown key '%s' in [tenant %s] (match, weight, outbound, outbound-priority)",
+                 key, t->name);
         return -1;
     }
     struct policy_dest *d = &p->dests[st->index];
@@ -315,7 +324,18 @@ static int entry(void *arg, const char *section, const char *key, const char *va
     }
     if (strcmp(key, "outbound") == 0)
         return parse_outbound(value, &d->outbound, err, errlen);
-    snprintf(err, errlen, "unknown key '%s' in [destination %s] (match, limit, outbound)", key, d->name);
+    if (strcmp(key, "tls") == 0) {
+        static const char *const modes[] = {"none", "may", "verify"};
+        for (int m = 0; m < 3; m++)
+            if (strcmp(value, modes[m]) == 0) {
+                d->tls = (enum relay_tls_mode)m;
+                d->have_tls = 1;
+                return 0;
+            }
+        snprintf(err, errlen, "tls '%s': expected none, may or verify", value);
+        return -1;
+    }
+    snprintf(err, errlen, "unknown key '%s' in [destination %s] (match, limit, outbound, tls)", key, d->name);
     return -1;
 }
 
@@ -410,11 +430,16 @@ void policy_lookup(const struct policy *p, const struct sockaddr *client, const 
         m->budget = m->dest->budget;
     else if (p && p->have_dest_budget)
         m->budget = p->dest_budget;
-    if (m->tenant && m->tenant->outbound.set) {
+    int tenant_first = !(m->tenant && m->tenant->destination_outbound_first && m->dest && m->dest->outbound.set);
+    if (tenant_first && m->tenant && m->tenant->outbound.set) {
         m->outbound = &m->tenant->outbound;
         snprintf(m->outbound_rule, sizeof(m->outbound_rule), "tenant %s", m->tenant->name);
     } else if (m->dest && m->dest->outbound.set) {
         m->outbound = &m->dest->outbound;
         snprintf(m->outbound_rule, sizeof(m->outbound_rule), "destination %s", m->dest->name);
+    }
+    if (m->dest && m->dest->have_tls) {
+        m->have_tls = 1;
+        m->tls = m->dest->tls;
     }
 }

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "admission.h"
+#include "relay.h"
 
 #define POLICY_SECTIONS_MAX 1024 /* tenants, and destinations */
 #define POLICY_MATCH_MAX 8192    /* CIDRs over all sections */
@@ -31,6 +32,7 @@ struct policy_tenant {
     uint64_t id;
     double weight;
     struct policy_outbound outbound;
+    int destination_outbound_first; /* outbound-priority = destination */
     unsigned line;
 };
 
@@ -39,6 +41,8 @@ struct policy_dest {
     int have_budget;
     struct policy_budget budget;
     struct policy_outbound outbound;
+    int have_tls;
+    enum relay_tls_mode tls;          /* STARTTLS towards these MXs: none, may, verify */
     unsigned line;
 };
 
@@ -70,6 +74,8 @@ struct policy_match {
     struct policy_budget budget;        /* the destination's, or the default */
     const struct policy_outbound *outbound; /* NULL: the proxy's --outbound-ip, if any */
     char outbound_rule[ADM_NAME_MAX + 16]; /* "tenant NAME", "destination NAME" or "" */
+    int have_tls;                       /* the destination section sets TLS */
+    enum relay_tls_mode tls;
 };
 
 /* policy_init - an empty policy (no tenants, no destinations, no budget). */

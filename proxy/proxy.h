@@ -69,7 +69,8 @@ struct proxy {
     socklen_t outbound_len;
     struct policy *policy;            /* --policy FILE, or NULL */
     struct policy_budget dest_budget; /* --dest-limit: destinations without their own */
-    double hold_max;                  /* --hold-max: then 421 4.4.5 */
+    double hold_max;                  /* then 421 4.4.5: the policy's hold-max, else ... */
+    double hold_max_arg;              /* ... --hold-max */
     int admission;                    /* some budget applies somewhere */
     struct proxy_dest *dests[PROXY_DEST_BUCKETS];
     unsigned ndests;
@@ -78,7 +79,8 @@ struct proxy {
     ev_timer hold_timer;
     enum relay_tls_mode tls_mode;
     enum smtp_bare_mode bare_mode;    /* bare CR/LF in a message: normalize or strict */
-    SSL_CTX *tls;
+    SSL_CTX *tls[RELAY_TLS_VERIFY + 1]; /* client contexts for may and verify, when used */
+    char policy_path[4096];           /* --policy, read again on SIGHUP */
     double timeout_connect, timeout_reply, timeout_data, timeout_idle, grace;
     unsigned max_sessions;
     struct logfile log;
@@ -93,6 +95,7 @@ struct proxy {
     uint64_t bare_messages;           /* messages with bare CR/LF (normalized or refused) */
     uint64_t bytes_c2s, bytes_s2c;
     uint64_t held_total, hold_expired, held_gone, rehelds, yields, reclaimed;
+    uint64_t reloads, reload_errors;
     struct proxy_session *sessions;
 };
 
@@ -121,6 +124,9 @@ struct proxy_held *proxy_held_new(struct proxy *p, struct proxy_dest *dest, int 
  * free the record when idle. */
 void proxy_dest_done(struct proxy *p, struct proxy_dest *d, uint64_t tenant, int greeted);
 
+/* proxy_dest_refresh - admit who has room now, and free the record if it is idle. */
+void proxy_dest_refresh(struct proxy *p, struct proxy_dest *d);
+
 /* proxy_pump - admit held clients while the destination has room. */
 void proxy_pump(struct proxy *p, struct proxy_dest *d);
 
@@ -142,6 +148,18 @@ void proxy_log_end(struct proxy *p);
 /* proxy_reclaim_idle - sessions to destinations with held clients whose client has been
  * silent between messages for PROXY_IDLE_RECLAIM_US hand their connection back. */
 void proxy_reclaim_idle(struct proxy *p, int64_t now_us);
+
+/* proxy_tls_prepare - the TLS contexts the global mode and pol's destinations use;
+ * returns 0, or -1 with a reason in err. */
+int proxy_tls_prepare(struct proxy *p, const struct policy *pol, char *err, size_t errlen);
+
+/* proxy_policy_use - make pol (or NULL) the policy of new sessions: budgets of known
+ * destinations follow it and held clients are admitted where there is room now. */
+void proxy_policy_use(struct proxy *p, struct policy *pol);
+
+/* proxy_policy_reload - read --policy again (SIGHUP): on success the new policy is used
+ * for new sessions, else the old one stays; either way a "policy" log line says so. */
+void proxy_policy_reload(struct proxy *p);
 
 /* proxy_stop - stop accepting; sessions finish until grace seconds pass, then 421. */
 void proxy_stop(struct proxy *p);

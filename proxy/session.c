@@ -138,11 +138,13 @@ static void start_tls(void *ctx)
     struct proxy_session *s = ctx;
     const char *sni = s->mx_name[0] ? s->mx_name : NULL;
 
-    if (conn_starttls(&s->server, s->p->tls, 0, sni) != 0) {
+    SSL_CTX *tls = s->p->tls[s->relay.tls_mode];
+
+    if (tls == NULL || conn_starttls(&s->server, tls, 0, sni) != 0) {
         relay_tls_done(&s->relay, 0, 0);
         return;
     }
-    if (sni && s->p->tls_mode == RELAY_TLS_VERIFY)
+    if (sni && s->relay.tls_mode == RELAY_TLS_VERIFY)
         SSL_set1_host(s->server.ssl, sni);
 }
 
@@ -733,6 +735,7 @@ void proxy_session_start(struct proxy *p, int fd, const struct sockaddr_storage 
 {
     const struct sockaddr *out = p->have_outbound ? (const struct sockaddr *)&p->outbound : NULL;
     socklen_t out_len = p->outbound_len;
+    enum relay_tls_mode tls = p->tls_mode;
     struct policy_match m;
 
     struct proxy_session *s = malloc(sizeof(*s));
@@ -762,10 +765,12 @@ void proxy_session_start(struct proxy *p, int fd, const struct sockaddr_storage 
             out_len = m.outbound->len;
             snprintf(s->outbound_rule, sizeof(s->outbound_rule), "%s", m.outbound_rule);
         }
+        if (m.have_tls)
+            tls = m.tls;
     } else if (a->dest) {
         addr_format((const struct sockaddr *)peer, s->tenant, sizeof(s->tenant), 0);
     }
-    relay_init(&s->relay, &relay_ops, s, p->tls_mode);
+    relay_init(&s->relay, &relay_ops, s, tls);
     relay_set_bare_mode(&s->relay, p->bare_mode);
     conn_init(&s->client, p->loop, fd, &client_ops, s);
     conn_set_line_limit(&s->client, RELAY_CHUNK_MAX);

@@ -10,7 +10,7 @@ set -euo pipefail
 # shellcheck source=tests/e2e/lib.bash
 . "$(dirname "$0")/lib.bash"
 
-plan 15
+plan 18
 T=$E2E_TMP
 FAIR="python3 $(dirname "$0")/fair.py"
 
@@ -33,6 +33,14 @@ proxy() {
         --log "$T/$name.log" --log-level messages "$@"
     PX=$DAEMON_PID
     wait_port 127.0.0.1 "$PXPORT"
+}
+
+# rehup FILE TEXT - write TEXT (printf format) to the policy FILE, SIGHUP the proxy, let it read
+rehup() {
+    # shellcheck disable=SC2059 # TEXT is the format, by design
+    printf "$2" >"$1"
+    kill -HUP "$PX"
+    sleep 0.3
 }
 
 MX1=$(free_port)
@@ -214,6 +222,76 @@ assert all(e.get("outbound_rule") == "tenant shop" for e in opens if e["tenant"]
 assert all("outbound_rule" not in e for e in opens if e["tenant"] == "bulk"), opens
 assert any(e["decision"] == "held" for e in opens), opens
 P
+# --- SIGHUP under load: sessions in flight finish on the policy they started with; new
+# ones take the new one; a broken file is refused with its line and the policy stays
+MX4=$(free_port)
+start_daemon "$T/mx4.err" "$BIN/mx" --listen "127.0.0.1:$MX4" --hostname mx4.test --record "$T/rec.$MX4.jsonl"
+MX4_PID=$DAEMON_PID
+wait_port 127.0.0.1 "$MX4"
+printf '[tenant shop]\nmatch = 127.0.0.11\noutbound = 127.0.0.2\n[destination mx]\nmatch = 127.0.0.1\nlimit = 3\n' \
+    >"$T/reload.conf"
+proxy reload "$MX4" --policy "$T/reload.conf"
+$FAIR groups "$PXPORT" 127.0.0.11:8:3:0.5 >"$T/reload-1.jsonl" &
+LOAD=$!
+sleep 0.3
+printf '[tenant shop]\nmatch = 127.0.0.11\noutbound = 127.0.0.3\n[destination mx]\nmatch = 127.0.0.1\nlimit = 5\n' \
+    >"$T/reload.conf"
+kill -HUP "$PX"
+wait "$LOAD"
+rehup "$T/reload.conf" '[tenant shop]\nmatch = 127.0.0.11\noutbound = 127.0.0.4\n[destination mx]\nlimit = 5\n'
+$FAIR groups "$PXPORT" 127.0.0.11:2:1 >"$T/reload-2.jsonl"
+stop_daemon "$PX" || true
+stop_daemon "$MX4_PID" || true
+check "SIGHUP under load: no session lost; old sessions kept 127.0.0.2, later ones 127.0.0.3; a broken file refused with its line" \
+    python3 - "$T" "$MX4" <<'P'
+import json, sys
+t, port = sys.argv[1], sys.argv[2]
+rs = [json.loads(l) for f in ("reload-1.jsonl", "reload-2.jsonl") for l in open("%s/%s" % (t, f))]
+assert len(rs) == 10 and all(r["greeting"] == "220" for r in rs), rs
+assert sum(r["delivered"] for r in rs) == 26, [r["delivered"] for r in rs]
+recs = [json.loads(l) for l in open("%s/rec.%s.jsonl" % (t, port))]
+assert len(recs) == 26, len(recs)  # the second load reuses the first one's Message-IDs
+src = {r["client"] for r in recs}
+assert src == {"127.0.0.2", "127.0.0.3"}, src
+ev = [json.loads(l) for l in open("%s/reload.log" % t)]
+pol = [e for e in ev if e["event"] == "policy"]
+assert [e["reloaded"] for e in pol] == [True, False], pol
+assert pol[1]["error"] == "%s/reload.conf:4: [destination mx] has no match line" % t or \
+       pol[1]["error"].endswith("reload.conf:4: [destination mx] has no match line"), pol[1]
+opens = [e for e in ev if e["event"] == "open" and e["client"].startswith("127.0.0.11:")]
+assert opens[-1]["outbound"].startswith("127.0.0.3:"), opens[-1]  # the broken file changed nothing
+P
+check "the refused reload is on stderr with its reason" \
+    grep -q "proxy: SIGHUP: policy not reloaded, the old one stays: .*reload.conf:4: \[destination mx\] has no match line" \
+    "$T/reload.err"
+
+# --- TLS per destination: verify (a self-signed MX fails it), none, and the default may
+mkdir -p "$T/tls"
+make_cert "$T/tls" mx5.test
+MX5=$(free_port)
+start_daemon "$T/mx5.err" "$BIN/mx" --listen "127.0.0.1:$MX5" --hostname mx5.test --record "$T/rec.$MX5.jsonl" \
+    --tls-cert "$T/tls/cert.pem" --tls-key "$T/tls/key.pem"
+MX5_PID=$DAEMON_PID
+wait_port 127.0.0.1 "$MX5"
+printf '[destination strict]\nmatch = 127.0.0.1\ntls = verify\n' >"$T/tls.conf"
+proxy tls "$MX5" --policy "$T/tls.conf"
+$FAIR groups "$PXPORT" 127.0.0.11:1:1 >"$T/tls-verify.jsonl"
+rehup "$T/tls.conf" '[destination plain]\nmatch = 127.0.0.1\ntls = none\n'
+$FAIR groups "$PXPORT" 127.0.0.12:1:1 >"$T/tls-none.jsonl"
+rehup "$T/tls.conf" '[tenant any]\nmatch = 127.0.0.0/8\n'
+$FAIR groups "$PXPORT" 127.0.0.13:1:1 >"$T/tls-may.jsonl"
+stop_daemon "$PX" || true
+stop_daemon "$MX5_PID" || true
+check "tls per destination: verify refuses a self-signed MX with 421, none sends in the clear, may uses TLS" \
+    python3 - "$T" "$MX5" <<'P'
+import json, sys
+t, port = sys.argv[1], sys.argv[2]
+v = json.loads(open(t + "/tls-verify.jsonl").readline())
+assert v["delivered"] == 0 and "421" in v["replies"], v
+recs = {r["helo"]: r["tls"] for r in map(json.loads, open("%s/rec.%s.jsonl" % (t, port)))}
+assert recs == {"g12_0.test": False, "g13_0.test": True}, recs
+P
+
 printf '[tenant shop]\nmatch = 127.0.0.11/24\n' >"$T/bad.conf"
 check "a policy file with an error: file:line and the reason, exit 2, nothing listens" bash -c \
     "out=\$('$BIN/proxy' --listen 127.0.0.1:$(free_port) --policy '$T/bad.conf' 2>&1); rc=\$?;

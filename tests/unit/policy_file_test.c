@@ -25,7 +25,12 @@ static const char OPERATOR_FILE[] =
     "outbound = 198.18.2.20\n"
     "[destination small]\n"
     "match = 198.18.3.7\n"
-    "limit = 3\n";
+    "limit = 3\n"
+    "tls = verify\n"
+    "[tenant picky]\n"
+    "match = 198.18.1.99\n"
+    "outbound = 198.18.2.99\n"
+    "outbound-priority = destination\n";
 
 struct error_case {
     const char *name;
@@ -54,9 +59,12 @@ static const struct error_case error_cases[] = {
     {"outbound with port", "[tenant a]\nmatch = 10.0.0.1\noutbound = 10.1.1.1:25\n", "p.conf:3: outbound '10.1.1.1:25': an address without a port"},
     {"outbound not an address", "[tenant a]\nmatch = 10.0.0.1\noutbound = mx.example\n", NULL},
     {"tenant key in destination", "[destination d]\nmatch = 10.0.0.1\nweight = 2\n",
-     "p.conf:3: unknown key 'weight' in [destination d] (match, limit, outbound)"},
+     "p.conf:3: unknown key 'weight' in [destination d] (match, limit, outbound, tls)"},
     {"destination key in tenant", "[tenant a]\nmatch = 10.0.0.1\nlimit = 2\n",
-     "p.conf:3: unknown key 'limit' in [tenant a] (match, weight, outbound)"},
+     "p.conf:3: unknown key 'limit' in [tenant a] (match, weight, outbound, outbound-priority)"},
+    {"bad tls", "[destination d]\nmatch = 10.0.0.1\ntls = always\n", "p.conf:3: tls 'always': expected none, may or verify"},
+    {"bad outbound-priority", "[tenant a]\nmatch = 10.0.0.1\noutbound-priority = me\n",
+     "p.conf:3: outbound-priority 'me': expected tenant or destination"},
     {"bad limit", "[destination d]\nmatch = 10.0.0.1\nlimit = -1\n", "p.conf:3: limit '-1': expected none, auto or a count 1..100000"},
     {"kv syntax error", "[tenant a]\nmatch 10.0.0.1\n", "p.conf:2: expected 'key = value', got 'match 10.0.0.1'"},
 };
@@ -105,17 +113,21 @@ struct lookup_case {
     enum adm_mode mode;
     unsigned limit;
     const char *rule;     /* outbound rule, "" for none */
+    int tls;              /* -1: not set, else enum relay_tls_mode */
 };
 
 static const struct lookup_case lookup_cases[] = {
-    {"longest prefix wins", "198.18.1.11", "198.18.3.1", "shop1", 1, 1, ADM_MODE_AUTO, 0, "tenant shop1"},
-    {"the wider tenant", "198.18.1.12", "198.18.3.1", "shops", 1, 2.5, ADM_MODE_AUTO, 0, "destination bigmail"},
-    {"IPv6 tenant", "2001:db8::11", "198.18.3.1", "shop1", 1, 1, ADM_MODE_AUTO, 0, "tenant shop1"},
-    {"IPv4-mapped client", "::ffff:198.18.1.12", "198.18.3.1", "shops", 1, 2.5, ADM_MODE_AUTO, 0, "destination bigmail"},
-    {"longest destination", "198.18.1.12", "198.18.3.7", "shops", 1, 2.5, ADM_MODE_FIXED, 3, ""},
-    {"default budget", "198.18.1.12", "192.0.2.1", "shops", 1, 2.5, ADM_MODE_FIXED, 10, ""},
-    {"a client of its own", "10.9.8.7", "192.0.2.1", "10.9.8.7", 0, 1, ADM_MODE_FIXED, 10, ""},
-    {"an IPv6 client of its own", "2001:db8::99", "192.0.2.1", "2001:db8::99", 0, 1, ADM_MODE_FIXED, 10, ""},
+    {"longest prefix wins", "198.18.1.11", "198.18.3.1", "shop1", 1, 1, ADM_MODE_AUTO, 0, "tenant shop1", -1},
+    {"the wider tenant", "198.18.1.12", "198.18.3.1", "shops", 1, 2.5, ADM_MODE_AUTO, 0, "destination bigmail", -1},
+    {"IPv6 tenant", "2001:db8::11", "198.18.3.1", "shop1", 1, 1, ADM_MODE_AUTO, 0, "tenant shop1", -1},
+    {"IPv4-mapped client", "::ffff:198.18.1.12", "198.18.3.1", "shops", 1, 2.5, ADM_MODE_AUTO, 0, "destination bigmail", -1},
+    {"longest destination", "198.18.1.12", "198.18.3.7", "shops", 1, 2.5, ADM_MODE_FIXED, 3, "", RELAY_TLS_VERIFY},
+    {"default budget", "198.18.1.12", "192.0.2.1", "shops", 1, 2.5, ADM_MODE_FIXED, 10, "", -1},
+    {"a client of its own", "10.9.8.7", "192.0.2.1", "10.9.8.7", 0, 1, ADM_MODE_FIXED, 10, "", -1},
+    {"an IPv6 client of its own", "2001:db8::99", "192.0.2.1", "2001:db8::99", 0, 1, ADM_MODE_FIXED, 10, "", -1},
+    {"the destination's outbound first when the tenant says so", "198.18.1.99", "198.18.3.1", "picky", 1, 1,
+     ADM_MODE_AUTO, 0, "destination bigmail", -1},
+    {"else the tenant's own", "198.18.1.99", "192.0.2.1", "picky", 1, 1, ADM_MODE_FIXED, 10, "tenant picky", -1},
 };
 
 static void test_lookup(void **state)
@@ -138,6 +150,7 @@ static void test_lookup(void **state)
     assert_int_equal(m.budget.limit, tc->limit);
     assert_string_equal(m.outbound_rule, tc->rule);
     assert_int_equal(m.outbound != NULL, tc->rule[0] != 0);
+    assert_int_equal(m.have_tls ? (int)m.tls : -1, tc->tls);
     assert_true(m.tenant_id != 0);
     assert_float_equal(p->hold_max, 60, 1e-9);
     policy_free(p);
