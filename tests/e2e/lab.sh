@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # lab.sh - lab/lab as root: topology and routing through agg only, a message through
-# each variant (proxy in the path, no queue on agg; relay's Received in the chain), the
+# each variant (proxy in the path, no queue on agg; relay's Received in the chain), an
+# outbound address per tenant from the proxy's policy (agg with more addresses), the
 # sampler's disk writes (relay many times the proxy), Postfix errors reported, and a
 # down that leaves nothing behind.
 set -euo pipefail
 # shellcheck source=tests/e2e/lib.bash
 . "$(dirname "$0")/lib.bash"
 
-plan 8
-lab_tests_or_skip 8 lab
+plan 9
+lab_tests_or_skip 9 lab
 T=$E2E_TMP
 chmod 755 "$T"
 P="lt$$"
@@ -17,7 +18,7 @@ LAB=("$TOP/lab/lab" --prefix "$P")
 E2E_CLEANUP+=("'$TOP/lab/lab' --prefix '$P' down >/dev/null 2>&1")
 RULES_BEFORE=$(nft list ruleset 2>/dev/null | md5sum)
 
-"${LAB[@]}" up --msas 2 --mxs 2 --dir "$T/run" 2>"$T/up.err"
+"${LAB[@]}" up --msas 2 --mxs 2 --agg-addrs 2 --dir "$T/run" 2>"$T/up.err"
 if "${LAB[@]}" up --msas 2 --mxs 2 2>"$T/up2.err"; then not_ok "a second up over a live lab is refused"
 elif grep -q "already up; remove it with: lab/lab --prefix $P down" "$T/up2.err"; then ok "a second up over a live lab is refused, saying how to remove it"
 else not_ok "a second up over a live lab is refused" "$(cat "$T/up2.err")"; fi
@@ -44,7 +45,9 @@ out=$("${LAB[@]}" postfix msa msa1 inet_interfaces=198.18.9.9 2>&1) && rc=0 || r
 if [[ $rc -ne 0 && "$out" == *"refused its configuration"* ]]; then ok "a bad Postfix setting is reported with Postfix's own words"
 else not_ok "a bad Postfix setting is reported" "$rc: $out"; fi
 
-"${LAB[@]}" start agg proxy --cgroup "$BIN/proxy" --listen 198.18.1.1:10025 --log "$T/proxy.log" >/dev/null
+printf '# no tenant yet: every session leaves from agg-wan\n' >"$T/policy.conf"
+"${LAB[@]}" start agg proxy --cgroup "$BIN/proxy" --listen 198.18.1.1:10025 --log "$T/proxy.log" \
+    --policy "$T/policy.conf" >/dev/null
 "${LAB[@]}" redirect 10025
 "${LAB[@]}" postfix relay agg qmgr_message_active_limit=200
 "${LAB[@]}" postfix msa msa1
@@ -84,6 +87,36 @@ assert sum(e["event"] == "message" for e in ev) == 200
 PY
 check "proxy variant: no queue file on agg" bash -c "[ -z \"\$(find '$T/run/postfix/agg/queue/incoming' '$T/run/postfix/agg/queue/active' '$T/run/postfix/agg/queue/deferred' -type f)\" ]"
 
+# outbound addresses per tenant: the policy gives msa1 and msa2 agg addresses of their own
+cat >"$T/policy.conf" <<CONF
+[tenant shop1]
+match = $("${LAB[@]}" addr msa1)
+outbound = $("${LAB[@]}" addr agg-wan1)
+[tenant shop2]
+match = $("${LAB[@]}" addr msa2)
+outbound = $("${LAB[@]}" addr agg-wan2)
+CONF
+pkill -HUP -f -- "--log $T/proxy.log" # the proxy this test started
+sleep 0.5
+for s in 1 2; do
+    "${LAB[@]}" exec "msa$s" "$BIN/mua" --target 198.18.2.21:25 --from "a@msa$s.test" --to u@mx1.test \
+        --messages 10 --sessions 2 --size 500 --tenant "msa$s" --run "out$s" --log "$T/out$s.csv" >/dev/null 2>&1
+done
+wait_records "$T/mx1.jsonl" 220 || true
+check "policy: the MX sees msa1's mail from 198.18.2.11 and msa2's from 198.18.2.12; the log names the rule" \
+    python3 - "$T/mx1.jsonl" "$T/proxy.log" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])][200:]
+by = {}
+for r in recs:
+    by.setdefault(r["mail_from"], set()).add(r["client"])
+assert by == {"a@msa1.test": {"198.18.2.11"}, "a@msa2.test": {"198.18.2.12"}}, by
+ev = [json.loads(l) for l in open(sys.argv[2])]
+assert any(e["event"] == "policy" and e["reloaded"] for e in ev)
+rules = {e.get("outbound_rule") for e in ev if e["event"] == "open" and e["outbound"].startswith("198.18.2.1")}
+assert {"tenant shop1", "tenant shop2"} <= rules, rules
+PY
+
 "${LAB[@]}" exec mua "$BIN/mua" --target 198.18.1.12:25 --from a@msa2.test --to u@mx2.test \
     --messages 200 --sessions 5 --size 1000 --tenant msa2 --run relayrun --log "$T/relayrun.csv" >/dev/null 2>&1
 wait_records "$T/mx2.jsonl" 200 || true
@@ -107,6 +140,7 @@ leftovers() {
     if [[ -d "/sys/fs/cgroup/cpuacct/mailagg-$P-agg" ]]; then echo "cgroup left"; bad=1; fi
     if pgrep -f "$T/run" >/dev/null; then echo "processes left: $(pgrep -af "$T/run")"; bad=1; fi
     if [[ -d "/run/mailagg-lab/$P" ]]; then echo "state left"; bad=1; fi
+    if [[ -d "/var/spool/mailagg-lab/$P" ]]; then echo "queues left"; bad=1; fi
     if [[ "$(nft list ruleset 2>/dev/null | md5sum)" != "$RULES_BEFORE" ]]; then echo "root nft ruleset changed"; bad=1; fi
     return $bad
 }
