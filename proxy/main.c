@@ -37,7 +37,7 @@ static const struct proxy_defaults {
 struct proxy_args {
     const char *listen[LISTENER_MAX];
     int nlisten;
-    const char *log_path, *user, *policy_path;
+    const char *log_path, *user, *policy_path, *metrics;
 };
 
 static void usage(FILE *f)
@@ -65,6 +65,7 @@ static void usage(FILE *f)
             "                         the greeting and admitted fairly across tenants; auto\n"
             "                         learns it from the MX's refusals (default: none)\n"
             "  --hold-max SEC         a held client gets 421 4.4.5 after this (default %g)\n"
+            "  --metrics ADDR:PORT    serve Prometheus metrics (GET /metrics) here\n"
             "  --log FILE|-           JSON lines: sessions, commands, replies, TLS, messages\n"
             "  --log-level LEVEL      messages (sessions, TLS, messages) or commands (default:\n"
             "                         also every command and reply)\n"
@@ -129,7 +130,7 @@ static int parse_options(int argc, char **argv, struct proxy *p, struct proxy_ar
 {
     enum { O_LISTEN = 1000, O_TPROXY, O_UPSTREAM, O_OUTBOUND, O_TLS, O_LOG, O_LOG_LEVEL,
            O_MAX_SESSIONS, O_T_CONNECT, O_T_REPLY, O_T_DATA, O_T_IDLE, O_GRACE, O_USER, O_BARE_LF,
-           O_POLICY, O_DEST_LIMIT, O_HOLD_MAX };
+           O_POLICY, O_DEST_LIMIT, O_HOLD_MAX, O_METRICS };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"tproxy", no_argument, NULL, O_TPROXY},
         {"upstream", required_argument, NULL, O_UPSTREAM}, {"outbound-ip", required_argument, NULL, O_OUTBOUND},
@@ -138,6 +139,7 @@ static int parse_options(int argc, char **argv, struct proxy *p, struct proxy_ar
         {"bare-lf", required_argument, NULL, O_BARE_LF},
         {"policy", required_argument, NULL, O_POLICY}, {"tenants", required_argument, NULL, O_POLICY},
         {"dest-limit", required_argument, NULL, O_DEST_LIMIT}, {"hold-max", required_argument, NULL, O_HOLD_MAX},
+        {"metrics", required_argument, NULL, O_METRICS},
         {"max-sessions", required_argument, NULL, O_MAX_SESSIONS},
         {"timeout-connect", required_argument, NULL, O_T_CONNECT},
         {"timeout-reply", required_argument, NULL, O_T_REPLY},
@@ -197,6 +199,7 @@ static int parse_options(int argc, char **argv, struct proxy *p, struct proxy_ar
             break;
         case O_LOG: a->log_path = optarg; break;
         case O_POLICY: a->policy_path = optarg; break;
+        case O_METRICS: a->metrics = optarg; break;
         case O_DEST_LIMIT:
             if (policy_budget_parse(optarg, &p->dest_budget) != 0) {
                 fprintf(stderr, "proxy: --dest-limit '%s': expected none, auto or a count 1..100000\n", optarg);
@@ -312,6 +315,13 @@ static int setup(struct proxy *p, const struct proxy_args *a)
         fprintf(stderr, "proxy: --upstream is one of the proxy's own listening addresses\n");
         return 2;
     }
+    if (a->metrics) {
+        if (metrics_listen(p, a->metrics, err, sizeof(err)) != 0) {
+            fprintf(stderr, "proxy: --metrics %s\n", err);
+            return 1;
+        }
+        p->have_metrics = 1;
+    }
     if (a->log_path) {
         if (logfile_open(&p->log, a->log_path, p->loop, 1.0, err, sizeof(err)) != 0) {
             fprintf(stderr, "proxy: --log %s\n", err);
@@ -354,5 +364,6 @@ int main(int argc, char **argv)
         if (p->tls[m])
             SSL_CTX_free(p->tls[m]);
     proxy_policy_use(p, NULL); /* frees the policy */
+    metrics_free(&p->metrics);
     return 0;
 }

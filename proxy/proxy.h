@@ -15,6 +15,7 @@
 #include "json.h"
 #include "listener.h"
 #include "logfile.h"
+#include "metrics.h"
 #include "policy_file.h"
 #include "relay.h"
 
@@ -96,6 +97,9 @@ struct proxy {
     uint64_t bytes_c2s, bytes_s2c;
     uint64_t held_total, hold_expired, held_gone, rehelds, yields, reclaimed;
     uint64_t reloads, reload_errors;
+    struct metrics metrics;
+    struct listener_set metrics_listener;
+    int have_metrics;
     struct proxy_session *sessions;
 };
 

@@ -44,7 +44,8 @@ struct proxy_session {
     int64_t held_us;
     int64_t client_us; /* the client's last line (or the session's start) */
     const char *decision;
-    char tenant[ADM_NAME_MAX];
+    char tenant[ADM_NAME_MAX];           /* the policy's name, or the client's address */
+    char dest_label[ADDR_TEXT_MAX + ADM_NAME_MAX]; /* the policy's destination, or IP:PORT */
     char outbound_rule[ADM_NAME_MAX + 16];
     struct relay relay;
     int64_t start_us;
@@ -246,6 +247,7 @@ static void on_message(void *ctx, const struct relay_message *m)
     struct json_writer *w = &s->p->jw;
 
     s->p->messages++;
+    metrics_message(&s->p->metrics, s->tenant, s->dest_label, m->code, (double)(m->final_us - m->mail_us) / 1e6);
     if (!s->p->have_log)
         return;
     log_begin(s, "message");
@@ -538,8 +540,10 @@ static void server_timeout(struct conn *c)
 
     if (s->finishing)
         conn_abort(c);
-    else if (!s->connected)
+    else if (!s->connected) {
+        metrics_upstream_failure(&s->p->metrics, ETIMEDOUT);
         fail(s, "421 4.4.1 proxy: timeout connecting to the MX\r\n", "connect timeout");
+    }
     else if (relay_owed(&s->relay) == RELAY_OWED_TLS)
         fail(s, "421 4.7.0 proxy: TLS handshake with the MX timed out\r\n", "tls handshake timeout");
     else if (relay_awaiting_reply(&s->relay))
@@ -556,6 +560,7 @@ static void server_connect(struct conn *c, int err)
 
     if (err) {
         p->upstream_failures++;
+        metrics_upstream_failure(&p->metrics, err);
         snprintf(reply, sizeof(reply), "421 4.4.1 proxy: cannot connect to the MX %s: %s\r\n",
                  s->dst_text, strerror(err));
         fail(s, reply, "connect failed");
@@ -592,8 +597,10 @@ static void server_tls(struct conn *c, int ok)
     struct proxy *p = s->p;
     int verified = ok && SSL_get_verify_result(c->ssl) == X509_V_OK;
 
-    if (ok)
+    if (ok) {
         p->tls_sessions++;
+        metrics_tls(&p->metrics, SSL_get_version(c->ssl));
+    }
     if (p->have_log) {
         log_begin(s, "tls");
         json_bool(&p->jw, "tls", ok);
@@ -757,9 +764,12 @@ void proxy_session_start(struct proxy *p, int fd, const struct sockaddr_storage 
     s->decision = a->decision;
     addr_format((const struct sockaddr *)peer, s->client_text, sizeof(s->client_text), 1);
     addr_format((const struct sockaddr *)dst, s->dst_text, sizeof(s->dst_text), 1);
+    snprintf(s->dest_label, sizeof(s->dest_label), "%s", a->dest ? a->dest->key : s->dst_text);
     if (p->policy) {
         policy_lookup(p->policy, (const struct sockaddr *)peer, (const struct sockaddr *)dst, &m);
         snprintf(s->tenant, sizeof(s->tenant), "%s", m.tenant_name);
+        if (m.dest && a->dest == NULL)
+            snprintf(s->dest_label, sizeof(s->dest_label), "[%s]", m.dest->name);
         if (m.outbound) {
             out = (const struct sockaddr *)&m.outbound->addr;
             out_len = m.outbound->len;
@@ -767,7 +777,7 @@ void proxy_session_start(struct proxy *p, int fd, const struct sockaddr_storage 
         }
         if (m.have_tls)
             tls = m.tls;
-    } else if (a->dest) {
+    } else {
         addr_format((const struct sockaddr *)peer, s->tenant, sizeof(s->tenant), 0);
     }
     relay_init(&s->relay, &relay_ops, s, tls);
@@ -784,6 +794,7 @@ void proxy_session_start(struct proxy *p, int fd, const struct sockaddr_storage 
     if (conn_connect(&s->server, p->loop, (const struct sockaddr *)dst, dlen, out, out_len, &server_ops, s) != 0) {
         char reply[256];
         p->upstream_failures++;
+        metrics_upstream_failure(&p->metrics, errno);
         snprintf(reply, sizeof(reply), "421 4.4.1 proxy: cannot connect to the MX %s: %s\r\n",
                  s->dst_text, strerror(errno));
         /* no server conn exists: close the client only */
@@ -815,6 +826,8 @@ void proxy_stop(struct proxy *p)
         return;
     p->stopping = 1;
     listener_stop(&p->listeners);
+    if (p->have_metrics)
+        listener_stop(&p->metrics_listener);
     proxy_hold_stop(p);
     /* sessions between messages end now; the others get until the grace deadline */
     for (struct proxy_session *s = p->sessions; s; s = s->next)
