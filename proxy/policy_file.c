@@ -140,19 +140,68 @@ struct parse_state {
     unsigned line; /* the entry's line, from kv: sections and matches remember it */
 };
 
+/* next_item - the next item of a comma-separated list at *s, blanks trimmed, into item
+ * (of KV_LINE_MAX); advances *s past its comma. Returns 0 at the end of the list. */
+static int next_item(const char **s, char *item)
+{
+    if (**s == 0)
+        return 0;
+    size_t len = strcspn(*s, ",");
+    while (len && ((*s)[len - 1] == ' ' || (*s)[len - 1] == '\t'))
+        len--;
+    memcpy(item, *s, len);
+    item[len] = 0;
+    *s += strcspn(*s, ",");
+    *s += **s == ',';
+    while (**s == ' ' || **s == '\t')
+        (*s)++;
+    return 1;
+}
+
+/* parse_outbound - "ADDR" or "ADDR4, ADDR6": a source address per family. */
 static int parse_outbound(const char *value, struct policy_outbound *o, char *err, size_t errlen)
 {
-    char why[256];
+    char why[256], item[KV_LINE_MAX];
+    const char *s = value;
 
-    if (addr_parse(value, 0, &o->addr, &o->len, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "outbound '%s': %s", value, why);
+    memset(o, 0, sizeof(*o));
+    while (next_item(&s, item)) {
+        struct sockaddr_storage a;
+        socklen_t alen;
+        memset(&a, 0, sizeof(a));
+        if (inet_pton(AF_INET, item, &((struct sockaddr_in *)&a)->sin_addr) == 1) {
+            a.ss_family = AF_INET;
+            alen = sizeof(struct sockaddr_in);
+        } else if (inet_pton(AF_INET6, item, &((struct sockaddr_in6 *)&a)->sin6_addr) == 1) {
+            a.ss_family = AF_INET6;
+            alen = sizeof(struct sockaddr_in6);
+        } else if (addr_parse(item, 0, &a, &alen, why, sizeof(why)) == 0) {
+            snprintf(err, errlen, "outbound '%s': an address without a port", item);
+            return -1;
+        } else {
+            snprintf(err, errlen, "outbound '%s': not an IPv4 or IPv6 address", item);
+            return -1;
+        }
+        int v6 = a.ss_family == AF_INET6;
+        if (v6 ? o->have6 : o->have4) {
+            snprintf(err, errlen, "outbound: two IPv%d addresses (at most one per family)", v6 ? 6 : 4);
+            return -1;
+        }
+        if (v6) {
+            o->a6 = a;
+            o->l6 = alen;
+            o->have6 = 1;
+        } else {
+            o->a4 = a;
+            o->l4 = alen;
+            o->have4 = 1;
+        }
+        o->set = 1;
+    }
+    if (!o->set) {
+        snprintf(err, errlen, "outbound: no address given");
         return -1;
     }
-    if (addr_port((struct sockaddr *)&o->addr) != 0) {
-        snprintf(err, errlen, "outbound '%s': an address without a port", value);
-        return -1;
-    }
-    o->set = 1;
     return 0;
 }
 
@@ -169,17 +218,7 @@ static int add_matches(struct parse_state *st, const char *value, char *err, siz
         snprintf(err, errlen, "match: no address given");
         return -1;
     }
-    while (*s) {
-        size_t len = strcspn(s, ",");
-        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-            len--;
-        memcpy(item, s, len);
-        item[len] = 0;
-        s += strcspn(s, ",");
-        if (*s == ',')
-            s++;
-        while (*s == ' ' || *s == '\t')
-            s++;
+    while (next_item(&s, item)) {
         struct policy_cidr c;
         if (policy_cidr_parse(item, &c, err, errlen) != 0)
             return -1;
@@ -430,13 +469,27 @@ void policy_lookup(const struct policy *p, const struct sockaddr *client, const 
         m->budget = m->dest->budget;
     else if (p && p->have_dest_budget)
         m->budget = p->dest_budget;
-    int tenant_first = !(m->tenant && m->tenant->destination_outbound_first && m->dest && m->dest->outbound.set);
-    if (tenant_first && m->tenant && m->tenant->outbound.set) {
-        m->outbound = &m->tenant->outbound;
-        snprintf(m->outbound_rule, sizeof(m->outbound_rule), "tenant %s", m->tenant->name);
-    } else if (m->dest && m->dest->outbound.set) {
-        m->outbound = &m->dest->outbound;
-        snprintf(m->outbound_rule, sizeof(m->outbound_rule), "destination %s", m->dest->name);
+    /* the first rule with an address of the destination's family: the tenant's, then the
+     * destination's (or the other way round when the tenant says so) */
+    sa_family_t family;
+    int v6 = sa_bytes(dst, &family) && family == AF_INET6;
+    const struct policy_outbound *to = m->tenant ? &m->tenant->outbound : NULL;
+    const struct policy_outbound *dO = m->dest ? &m->dest->outbound : NULL;
+    const struct policy_outbound *order[2] = {to, dO};
+    if (m->tenant && m->tenant->destination_outbound_first) {
+        order[0] = dO;
+        order[1] = to;
+    }
+    for (int i = 0; i < 2 && m->outbound == NULL; i++) {
+        const struct policy_outbound *o = order[i];
+        if (o == NULL || !(v6 ? o->have6 : o->have4))
+            continue;
+        m->outbound = v6 ? &o->a6 : &o->a4;
+        m->outbound_len = v6 ? o->l6 : o->l4;
+        if (o == to)
+            snprintf(m->outbound_rule, sizeof(m->outbound_rule), "tenant %s", m->tenant->name);
+        else
+            snprintf(m->outbound_rule, sizeof(m->outbound_rule), "destination %s", m->dest->name);
     }
     if (m->dest && m->dest->have_tls) {
         m->have_tls = 1;

@@ -21,10 +21,12 @@ struct policy_budget {
     unsigned limit;
 };
 
+/* Source addresses towards the MXs: one per address family, either may be missing. */
 struct policy_outbound {
-    int set;
-    struct sockaddr_storage addr;
-    socklen_t len;
+    int set;                          /* any */
+    int have4, have6;
+    struct sockaddr_storage a4, a6;
+    socklen_t l4, l6;
 };
 
 struct policy_tenant {
@@ -72,7 +74,9 @@ struct policy_match {
     double weight;
     char tenant_name[ADM_NAME_MAX];     /* the section's name, or the client's address */
     struct policy_budget budget;        /* the destination's, or the default */
-    const struct policy_outbound *outbound; /* NULL: the proxy's --outbound-ip, if any */
+    const struct sockaddr_storage *outbound; /* for the destination's family; NULL: the
+                                                proxy's --outbound-ip, if any */
+    socklen_t outbound_len;
     char outbound_rule[ADM_NAME_MAX + 16]; /* "tenant NAME", "destination NAME" or "" */
     int have_tls;                       /* the destination section sets TLS */
     enum relay_tls_mode tls;

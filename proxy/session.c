@@ -740,7 +740,9 @@ void proxy_session_start(struct proxy *p, int fd, const struct sockaddr_storage 
                          const struct sockaddr_storage *dst, socklen_t dlen, int64_t start_us,
                          const struct proxy_admit *a)
 {
-    const struct sockaddr *out = p->have_outbound ? (const struct sockaddr *)&p->outbound : NULL;
+    /* --outbound-ip serves destinations of its own family */
+    const struct sockaddr *out = p->have_outbound && p->outbound.ss_family == dst->ss_family
+                                     ? (const struct sockaddr *)&p->outbound : NULL;
     socklen_t out_len = p->outbound_len;
     enum relay_tls_mode tls = p->tls_mode;
     struct policy_match m;
@@ -771,8 +773,8 @@ void proxy_session_start(struct proxy *p, int fd, const struct sockaddr_storage 
         if (m.dest && a->dest == NULL)
             snprintf(s->dest_label, sizeof(s->dest_label), "[%s]", m.dest->name);
         if (m.outbound) {
-            out = (const struct sockaddr *)&m.outbound->addr;
-            out_len = m.outbound->len;
+            out = (const struct sockaddr *)m.outbound;
+            out_len = m.outbound_len;
             snprintf(s->outbound_rule, sizeof(s->outbound_rule), "%s", m.outbound_rule);
         }
         if (m.have_tls)

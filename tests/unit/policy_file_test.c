@@ -13,7 +13,7 @@ static const char OPERATOR_FILE[] =
     "[tenant shop1]            # a tenant: the MSAs matching these client addresses\n"
     "match = 198.18.1.11/32, 2001:db8::11/128\n"
     "weight = 1\n"
-    "outbound = 198.18.2.11    # source address towards every MX for this tenant\n"
+    "outbound = 198.18.2.11, 2001:db8:2::11  # source addresses towards every MX\n"
     "\n"
     "[tenant shops]\n"
     "match = 198.18.1.0/24\n"
@@ -57,12 +57,16 @@ static const struct error_case error_cases[] = {
      "p.conf:4: 10.0.0.0/8 is already matched by [tenant a] (line 2)"},
     {"weight zero", "[tenant a]\nmatch = 10.0.0.1\nweight = 0\n", "p.conf:3: weight '0': expected a number above 0, at most 1000"},
     {"outbound with port", "[tenant a]\nmatch = 10.0.0.1\noutbound = 10.1.1.1:25\n", "p.conf:3: outbound '10.1.1.1:25': an address without a port"},
-    {"outbound not an address", "[tenant a]\nmatch = 10.0.0.1\noutbound = mx.example\n", NULL},
+    {"outbound not an address", "[tenant a]\nmatch = 10.0.0.1\noutbound = mx.example\n",
+     "p.conf:3: outbound 'mx.example': not an IPv4 or IPv6 address"},
     {"tenant key in destination", "[destination d]\nmatch = 10.0.0.1\nweight = 2\n",
      "p.conf:3: unknown key 'weight' in [destination d] (match, limit, outbound, tls)"},
     {"destination key in tenant", "[tenant a]\nmatch = 10.0.0.1\nlimit = 2\n",
      "p.conf:3: unknown key 'limit' in [tenant a] (match, weight, outbound, outbound-priority)"},
     {"bad tls", "[destination d]\nmatch = 10.0.0.1\ntls = always\n", "p.conf:3: tls 'always': expected none, may or verify"},
+    {"two IPv4 outbound addresses", "[tenant a]\nmatch = 10.0.0.1\noutbound = 10.1.1.1, 10.1.1.2\n",
+     "p.conf:3: outbound: two IPv4 addresses (at most one per family)"},
+    {"empty outbound", "[tenant a]\nmatch = 10.0.0.1\noutbound =\n", "p.conf:3: outbound: no address given"},
     {"bad outbound-priority", "[tenant a]\nmatch = 10.0.0.1\noutbound-priority = me\n",
      "p.conf:3: outbound-priority 'me': expected tenant or destination"},
     {"bad limit", "[destination d]\nmatch = 10.0.0.1\nlimit = -1\n", "p.conf:3: limit '-1': expected none, auto or a count 1..100000"},
@@ -128,6 +132,10 @@ static const struct lookup_case lookup_cases[] = {
     {"the destination's outbound first when the tenant says so", "198.18.1.99", "198.18.3.1", "picky", 1, 1,
      ADM_MODE_AUTO, 0, "destination bigmail", -1},
     {"else the tenant's own", "198.18.1.99", "192.0.2.1", "picky", 1, 1, ADM_MODE_FIXED, 10, "tenant picky", -1},
+    {"an IPv6 destination: the tenant's IPv6 outbound", "198.18.1.11", "2001:db8:5::1", "shop1", 1, 1,
+     ADM_MODE_FIXED, 10, "tenant shop1", -1},
+    {"an IPv6 destination, no IPv6 outbound: none", "198.18.1.12", "2001:db8:5::1", "shops", 1, 2.5,
+     ADM_MODE_FIXED, 10, "", -1},
 };
 
 static void test_lookup(void **state)
@@ -150,6 +158,8 @@ static void test_lookup(void **state)
     assert_int_equal(m.budget.limit, tc->limit);
     assert_string_equal(m.outbound_rule, tc->rule);
     assert_int_equal(m.outbound != NULL, tc->rule[0] != 0);
+    if (m.outbound) /* the source address is of the destination's family */
+        assert_int_equal(m.outbound->ss_family, d.ss_family);
     assert_int_equal(m.have_tls ? (int)m.tls : -1, tc->tls);
     assert_true(m.tenant_id != 0);
     assert_float_equal(p->hold_max, 60, 1e-9);
