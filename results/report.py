@@ -233,8 +233,10 @@ if {"postfix", "proxy-fair"} <= set(variants):
     # (1 s of slack: both end on the last round's submissions)
     whole = {v: got[v] == acc[v]["submitted"] for v in variants}
     in_time = whole["proxy-fair"] and (not whole["postfix"] or sp["proxy-fair"] <= sp["postfix"] + 1)
-    ok = got["proxy-fair"] >= got["postfix"] and deferred["proxy-fair"][0] == 0 and mean["proxy-fair"] >= 0.95 \
-        and in_time
+    shared = name.startswith("concurrent")  # every MSA sends to one destination
+    ok = got["proxy-fair"] >= got["postfix"] and deferred["proxy-fair"][0] == 0
+    if shared:  # fairness and completion are targets where the MSAs share a destination
+        ok = ok and mean["proxy-fair"] >= 0.95 and in_time
     extra = ""
     if name.startswith("concurrent-continuous"):
         small = min(summ["proxy-fair"]["tenants"], key=lambda x: x["submitted"])
@@ -242,18 +244,22 @@ if {"postfix", "proxy-fair"} <= set(variants):
         ok = ok and p99 is not None and p99 <= 5
         extra = "; smallest sender %s p99 %s s (target 5)" % (small["tenant"], fmt(p99))
     if name.startswith("congestion"):
+        # each MSA has its own destination here: the target is experiment 1's isolation
         fast = [x for x in summ["proxy-fair"]["tenants"] if x["tenant"] in ("msa1", "msa2")]
         ok = ok and all(x["delivered_within"] == x["submitted"] for x in fast)
-        extra = "; msa1+msa2 within 5 s: %d of %d" % (sum(x["delivered_within"] for x in fast), sum(x["submitted"] for x in fast))
+        extra = "; msa1+msa2 within 5 s: %d of %d (the target here; fairness and completion are shown, not " \
+                "judged: the MSAs send to different destinations)" % (
+                    sum(x["delivered_within"] for x in fast), sum(x["submitted"] for x in fast))
     out.append("- **%s**: the fair proxy keeps the proxy's isolation and shares a destination's connection limit "
                "fairly without deferring mail. Delivered of %d: proxy-fair %d, relay %d; MSA deferrals: proxy-fair %d, "
-               "relay %d%s; mean windowed fairness: proxy-fair %s, relay %s%s (target 0.95); last arrival: "
+               "relay %d%s; mean windowed fairness: proxy-fair %s, relay %s%s%s; last arrival: "
                "proxy-fair %s s, relay %s s%s%s." % (
                    "Met" if ok else "Not met", acc["proxy-fair"]["submitted"], got["proxy-fair"], got["postfix"],
                    deferred["proxy-fair"][0],
                    deferred["postfix"][0], ", proxy %d" % deferred["proxy"][0] if "proxy" in variants else "",
                    fmt(mean["proxy-fair"]), fmt(mean["postfix"]),
                    ", proxy %s" % fmt(mean["proxy"]) if "proxy" in variants else "",
+                   " (target 0.95)" if shared else "",
                    fmt(sp["proxy-fair"]), fmt(sp["postfix"]),
                    "" if whole["postfix"] else " (the relay did not deliver everything)", extra))
 if len(variants) < 2:
