@@ -10,7 +10,7 @@ set -euo pipefail
 # shellcheck source=tests/e2e/lib.bash
 . "$(dirname "$0")/lib.bash"
 
-plan 18
+plan 19
 T=$E2E_TMP
 FAIR="python3 $(dirname "$0")/fair.py"
 
@@ -33,6 +33,13 @@ proxy() {
         --log "$T/$name.log" --log-level messages "$@"
     PX=$DAEMON_PID
     wait_port 127.0.0.1 "$PXPORT"
+}
+
+# eventually CMD... - CMD until it succeeds, for up to 10 s (the proxy prints counters on
+# SIGUSR1 and flushes its log every second; under valgrind all of it is slower)
+eventually() {
+    for _ in $(seq 50); do "$@" 2>/dev/null && return 0; sleep 0.2; done
+    "$@"
 }
 
 # rehup FILE TEXT - write TEXT (printf format) to the policy FILE, SIGHUP the proxy, let it read
@@ -58,24 +65,30 @@ bad = [r for r in rs if r["greeting"] != "220" or r.get("error")]
 assert not bad, bad[:3]
 assert sum(r["delivered"] for r in rs) == 80, [r for r in rs if r["delivered"] != 2][:2]
 P
-check "dest-limit 10: the first 10 slots went to the first group, the next 6 alternate between the other two" \
-    python3 - "$T/fixed.jsonl" <<'P'
+if [[ "${VALGRIND:-0}" == 1 ]]; then
+    # who is greeted first depends on timing, which a proxy 20 times slower changes
+    skip "admission order (under valgrind, timing is not the proxy's: checked in the other runs)"
+else
+    check "dest-limit 10: the first 10 slots went to the first group; of the next 10, 3 or more to each other group" \
+        python3 - "$T/fixed.jsonl" <<'P'
 import json, sys
 rs = sorted((json.loads(l) for l in open(sys.argv[1])), key=lambda r: r["t_greeting"])
 order = [r["group"] for r in rs]
 assert order[:10] == ["127.0.0.11"] * 10, order[:12]
-nxt = order[10:16]
+nxt = order[10:20]  # first come, first served would give them all to 127.0.0.11's other 10
 assert nxt.count("127.0.0.12") >= 3 and nxt.count("127.0.0.13") >= 3, nxt
 P
+fi
 kill -USR1 "$PX"
-sleep 0.3
-check "SIGUSR1: at least 30 of 40 were held, none is left held, none was refused by the MX" \
+counters_fixed() {
     python3 - "$T/fixed.err" <<'P'
 import re, sys
 m = re.search(r"held=(\d+) held_total=(\d+) hold_expired=(\d+) held_gone=(\d+) rehelds=(\d+)", open(sys.argv[1]).read())
 held, total, expired, gone, rehelds = map(int, m.groups())
 assert held == 0 and total >= 30 and expired == 0 and gone == 0 and rehelds == 0, m.group(0)
 P
+}
+check "SIGUSR1: at least 30 of 40 were held, none is left held, none was refused by the MX" eventually counters_fixed
 stop_daemon "$PX" || true
 
 # --- auto: the proxy learns the limit from the MX's own 421 at the greeting
@@ -111,10 +124,11 @@ tarpit "$MX1"
 
 # --- hold-max: one slot, taken; the next client gets 421 4.4.5 after --hold-max
 proxy holdmax "$MX1" --dest-limit 1 --hold-max 1.5
-$FAIR holder "$PXPORT" 127.0.0.11 5 >"$T/holder.out" &
+$FAIR holder "$PXPORT" 127.0.0.11 8 >"$T/holder.out" &
 HOLDER=$!
-sleep 0.5
-kill -USR1 "$PX"
+check "SIGUSR1 while the holder sends: the destination's budget of 1 is taken" \
+    eventually bash -c "kill -USR1 $PX; sleep 0.2;
+        grep -qE 'proxy: dest 127.0.0.1:$MX1 mode=fixed limit=1 open=1 held=0 admitted=1' '$T/holdmax.err'"
 $FAIR leaver "$PXPORT" 127.0.0.13
 $FAIR groups "$PXPORT" 127.0.0.12:1:1 >"$T/holdmax.jsonl"
 check "hold-max 1.5: the held client got 421 between 1.4 and 2.6 s" python3 - "$T/holdmax.jsonl" <<'P'
@@ -123,13 +137,11 @@ r = json.loads(open(sys.argv[1]).readline())
 assert r["greeting"] == "421" and 1.4 <= r["t_greeting"] <= 2.6, r
 P
 wait "$HOLDER"
-check "the holder had its slot (220) and its slow message was accepted; SIGUSR1 showed the budget taken" \
-    bash -c "grep -q '\"greeting\": \"220\", \"replies\": \[\"250\", \"250\", \"250\", \"354\", \"250\"\]' '$T/holder.out' &&
-             grep -qE 'proxy: dest 127.0.0.1:$MX1 mode=fixed limit=1 open=1 held=0 admitted=1' '$T/holdmax.err'"
+check "the holder had its slot (220) and its slow message was accepted" \
+    grep -q '"greeting": "220", "replies": \["250", "250", "250", "354", "250"\]' "$T/holder.out"
 kill -USR1 "$PX"
-sleep 0.3
 check "a held client that left was dropped at once; nothing is held or open afterwards" \
-    bash -c "grep -q '\"event\":\"held_gone\"' '$T/holdmax.log' &&
+    eventually bash -c "grep -q '\"event\":\"held_gone\"' '$T/holdmax.log' &&
              grep -qE 'held=0 held_total=2 hold_expired=1 held_gone=1' '$T/holdmax.err'"
 stop_daemon "$PX" || true
 
