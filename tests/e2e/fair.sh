@@ -139,10 +139,20 @@ P
 wait "$HOLDER"
 check "the holder had its slot (220) and its slow message was accepted" \
     grep -q '"greeting": "220", "replies": \["250", "250", "250", "354", "250"\]' "$T/holder.out"
-kill -USR1 "$PX"
-check "a held client that left was dropped at once; nothing is held or open afterwards" \
-    eventually bash -c "grep -q '\"event\":\"held_gone\"' '$T/holdmax.log' &&
-             grep -qE 'held=0 held_total=2 hold_expired=1 held_gone=1' '$T/holdmax.err'"
+# held_after - the last counters: nothing held; one expired; every other held client left
+# (the leaver; under valgrind, wait_port's probe can arrive late and be held and leave too)
+held_after() {
+    kill -USR1 "$PX"
+    sleep 0.2
+    grep -q '"event":"held_gone"' "$T/holdmax.log" || return 1
+    python3 - "$T/holdmax.err" <<'P'
+import re, sys
+c = re.findall(r"held=(\d+) held_total=(\d+) hold_expired=(\d+) held_gone=(\d+)", open(sys.argv[1]).read())
+held, total, expired, gone = map(int, c[-1])
+assert held == 0 and expired == 1 and gone >= 1 and total == expired + gone, c[-1]
+P
+}
+check "a held client that left was dropped at once; nothing is held or open afterwards" eventually held_after
 stop_daemon "$PX" || true
 
 # --- idle: a client silent between messages hands its slot to a held one

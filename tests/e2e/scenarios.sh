@@ -95,16 +95,18 @@ else
     skip "resource disk writes (no run)"
 fi
 
-if quick concurrent SCALE=0.01 DRAIN=120 VARIANT=all; then
-    check "concurrent (SCALE=0.01, three variants): accounting holds" accounting "$RUN"
+# the plain proxy's deferrals at a connection limit are shown by the full runs; here it
+# would only wait out the drain: the relay and the fair proxy
+if quick concurrent SCALE=0.01 DRAIN=120 VARIANT=postfix,proxy-fair; then
+    check "concurrent (SCALE=0.01, relay and fair proxy): accounting holds" accounting "$RUN"
     check "concurrent: the fair proxy delivers what the relay does, defers nothing, fairly (Met)" fair_met "$RUN"
 else
     not_ok "concurrent runs" "$(tail -n 20 "$T/concurrent.out")"
     skip "concurrent fair proxy (no run)"
 fi
 
-if quick concurrent-continuous ROUNDS=3 SCALE=0.2 DRAIN=60 VARIANT=all; then
-    check "concurrent-continuous (3 rounds, SCALE=0.2, three variants): accounting holds" accounting "$RUN"
+if quick concurrent-continuous ROUNDS=3 SCALE=0.2 DRAIN=60 VARIANT=postfix,proxy-fair; then
+    check "concurrent-continuous (3 rounds, SCALE=0.2, relay and fair proxy): accounting holds" accounting "$RUN"
     check "concurrent-continuous: the fair proxy's verdict (small sender p99 within 5 s) is Met" fair_met "$RUN"
 else
     not_ok "concurrent-continuous runs" "$(tail -n 20 "$T/concurrent-continuous.out")"
