@@ -139,8 +139,8 @@ P
 wait "$HOLDER"
 check "the holder had its slot (220) and its slow message was accepted" \
     grep -q '"greeting": "220", "replies": \["250", "250", "250", "354", "250"\]' "$T/holder.out"
-# held_after - the last counters: nothing held; one expired; every other held client left
-# (the leaver; under valgrind, wait_port's probe can arrive late and be held and leave too)
+# held_after - the last counters: nothing held, one expired, the leaver gone (under valgrind
+# wait_port's late probe can be held too, and leave or be admitted when the holder ends)
 held_after() {
     kill -USR1 "$PX"
     sleep 0.2
@@ -149,7 +149,7 @@ held_after() {
 import re, sys
 c = re.findall(r"held=(\d+) held_total=(\d+) hold_expired=(\d+) held_gone=(\d+)", open(sys.argv[1]).read())
 held, total, expired, gone = map(int, c[-1])
-assert held == 0 and expired == 1 and gone >= 1 and total == expired + gone, c[-1]
+assert held == 0 and expired == 1 and gone >= 1 and total >= expired + gone, c[-1]
 P
 }
 check "a held client that left was dropped at once; nothing is held or open afterwards" eventually held_after

@@ -63,6 +63,7 @@ send r6b msa2 "[$MX6]"
 send r4a msa1 "$MX4"
 check "IPv6 REDIRECT: msa1's mail from fd00:2::11 (its policy), msa2's from agg's fd00:2::1; IPv4: from 198.18.2.11" \
     sources "r6a=fd00:2::11:5" "r6b=fd00:2::1:5" "r4a=198.18.2.11:5"
+sleep 1.2 # the proxy writes its log every second
 check "the proxy learned the IPv6 destination behind REDIRECT (SO_ORIGINAL_DST)" \
     grep -q "\"dst\":\"\\[$MX6\\]:25\",\"outbound\":\"\\[fd00:2::11\\]:" "$T/redirect.log"
 "${LAB[@]}" stop proxy
@@ -77,9 +78,13 @@ send t6b msa2 "[$MX6]"
 check "TPROXY: IPv4 msa1 from 198.18.2.11, IPv6 msa1 from fd00:2::11, msa2 from fd00:2::1" \
     sources "t4a=198.18.2.11:5" "t6a=fd00:2::11:5" "t6b=fd00:2::1:5"
 check "TPROXY: every session's destination was the MX itself (15 sessions, 15 messages)" python3 - "$T/tproxy.log" "$MX4" "$MX6" <<'P'
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
-dsts = [e["dst"] for e in ev if e["event"] == "message"]
+import json, sys, time
 want = {"%s:25" % sys.argv[2], "[%s]:25" % sys.argv[3]}
+for _ in range(40):  # the proxy writes its log every second
+    ev = [json.loads(l) for l in open(sys.argv[1])]
+    dsts = [e["dst"] for e in ev if e["event"] == "message"]
+    if len(dsts) >= 15:
+        break
+    time.sleep(0.2)
 assert len(dsts) == 15 and set(dsts) == want, (len(dsts), set(dsts))
 P
