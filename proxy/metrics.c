@@ -22,9 +22,7 @@ const double METRICS_LATENCY_BUCKETS[METRICS_BUCKETS] = {0.005, 0.01, 0.025, 0.0
 
 /* ---- counting ----------------------------------------------------------------------- */
 
-/* series - the counters of (tenant, destination), made on first use; the table's last
- * resort is one shared "other" series, so the labels' cardinality stays bounded. */
-static struct metrics_series *series(struct metrics *m, const char *tenant, const char *dest)
+struct metrics_series *metrics_series_get(struct metrics *m, const char *tenant, const char *dest)
 {
     uint32_t h = hash_str(tenant) * 31 + hash_str(dest);
     unsigned b = h % METRICS_SERIES_BUCKETS;
@@ -34,7 +32,7 @@ static struct metrics_series *series(struct metrics *m, const char *tenant, cons
             return s;
     if (m->nseries >= METRICS_SERIES_MAX) {
         if (strcmp(tenant, "other") != 0 || strcmp(dest, "other") != 0)
-            return series(m, "other", "other");
+            return metrics_series_get(m, "other", "other");
     }
     struct metrics_series *s = calloc(1, sizeof(*s));
     if (s == NULL)
@@ -47,13 +45,12 @@ static struct metrics_series *series(struct metrics *m, const char *tenant, cons
     return s;
 }
 
-void metrics_message(struct metrics *m, const char *tenant, const char *dest, int code, double latency_s)
+void metrics_message(struct metrics *m, struct metrics_series *s, int code, double latency_s)
 {
     int cls = code / 100;
 
     if (cls < 2 || cls > 5 || cls == 3)
         return; /* no final reply: the session ended first */
-    struct metrics_series *s = series(m, tenant, dest);
     if (s)
         s->by_class[cls == 2 ? 0 : cls == 4 ? 1 : 2]++;
     int i = 0;

@@ -41,8 +41,13 @@ struct metrics {
 
 struct proxy;
 
-/* metrics_message - a message's final reply code for tenant at dest, after latency_s. */
-void metrics_message(struct metrics *m, const char *tenant, const char *dest, int code, double latency_s);
+/* metrics_series_get - the counters of (tenant, destination), made on first use (a
+ * session looks its series up once); past METRICS_SERIES_MAX one shared "other" series
+ * keeps the labels' cardinality bounded. NULL without memory. */
+struct metrics_series *metrics_series_get(struct metrics *m, const char *tenant, const char *dest);
+
+/* metrics_message - a message's final reply code, in series s (may be NULL), after latency_s. */
+void metrics_message(struct metrics *m, struct metrics_series *s, int code, double latency_s);
 
 /* metrics_upstream_failure - a connection to an MX failed with errno err. */
 void metrics_upstream_failure(struct metrics *m, int err);

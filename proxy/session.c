@@ -44,6 +44,7 @@ struct proxy_session {
     int64_t held_us;
     int64_t client_us; /* the client's last line (or the session's start) */
     const char *decision;
+    struct metrics_series *series;       /* its metrics series, found at its first message */
     char tenant[ADM_NAME_MAX];           /* the policy's name, or the client's address */
     char dest_label[ADDR_TEXT_MAX + ADM_NAME_MAX]; /* the policy's destination, or IP:PORT */
     char outbound_rule[ADM_NAME_MAX + 16];
@@ -102,10 +103,6 @@ static void log_begin(struct proxy_session *s, const char *event)
     proxy_log_begin(s->p, event, s->id);
 }
 
-static void log_end(struct proxy *p)
-{
-    proxy_log_end(p);
-}
 
 static double ms_since(const struct proxy_session *s, int64_t us)
 {
@@ -192,7 +189,7 @@ static void on_bare(void *ctx, const char *action, uint64_t count)
     json_cstr(&s->p->jw, "client", s->client_text);
     json_cstr(&s->p->jw, "action", action);
     json_uint(&s->p->jw, "count", count);
-    log_end(s->p);
+    proxy_log_end(s->p);
 }
 
 static void on_command(void *ctx, const char *verb, const char *line, size_t len)
@@ -206,7 +203,7 @@ static void on_command(void *ctx, const char *verb, const char *line, size_t len
     log_begin(s, "command");
     json_cstr(&s->p->jw, "verb", verb);
     json_double(&s->p->jw, "ms", ms_since(s, clock_realtime_us()), 3);
-    log_end(s->p);
+    proxy_log_end(s->p);
 }
 
 /* on_greeting - the greeting names the MX: SNI and certificate checks use it. */
@@ -238,7 +235,7 @@ static void on_reply(void *ctx, const char *verb, int code, const char *line, si
     json_cstr(&s->p->jw, "verb", verb);
     json_int(&s->p->jw, "code", code);
     json_double(&s->p->jw, "ms", ms_since(s, clock_realtime_us()), 3);
-    log_end(s->p);
+    proxy_log_end(s->p);
 }
 
 static void on_message(void *ctx, const struct relay_message *m)
@@ -247,7 +244,9 @@ static void on_message(void *ctx, const struct relay_message *m)
     struct json_writer *w = &s->p->jw;
 
     s->p->messages++;
-    metrics_message(&s->p->metrics, s->tenant, s->dest_label, m->code, (double)(m->final_us - m->mail_us) / 1e6);
+    if (s->series == NULL)
+        s->series = metrics_series_get(&s->p->metrics, s->tenant, s->dest_label);
+    metrics_message(&s->p->metrics, s->series, m->code, (double)(m->final_us - m->mail_us) / 1e6);
     if (!s->p->have_log)
         return;
     log_begin(s, "message");
@@ -269,7 +268,7 @@ static void on_message(void *ctx, const struct relay_message *m)
     json_cstr(w, "queue_id", m->queue_id[0] ? m->queue_id : NULL);
     json_double(w, "ms_mail_to_final", (double)(m->final_us - m->mail_us) / 1000.0, 3);
     json_double(w, "ms_connect_to_354", m->data_us ? ms_since(s, m->data_us) : -1, 3);
-    log_end(s->p);
+    proxy_log_end(s->p);
 }
 
 static void on_tls_skipped(void *ctx, const char *why)
@@ -281,7 +280,7 @@ static void on_tls_skipped(void *ctx, const char *why)
     log_begin(s, "tls");
     json_bool(&s->p->jw, "tls", 0);
     json_cstr(&s->p->jw, "why", why);
-    log_end(s->p);
+    proxy_log_end(s->p);
 }
 
 static int64_t now_us(void *ctx)
@@ -587,7 +586,7 @@ static void server_connect(struct conn *c, int err)
             json_double(&p->jw, "held_ms", (double)s->held_us / 1000.0, 3);
         }
         json_double(&p->jw, "ms", ms_since(s, clock_realtime_us()), 3);
-        log_end(p);
+        proxy_log_end(p);
     }
 }
 
@@ -611,7 +610,7 @@ static void server_tls(struct conn *c, int ok)
         } else {
             json_cstr(&p->jw, "why", c->tls_error ? c->tls_error : "handshake failed");
         }
-        log_end(p);
+        proxy_log_end(p);
     }
     if (!ok) { /* the conn closes itself; tell the client first */
         fail(s, "421 4.7.0 proxy: TLS handshake with the MX failed\r\n", "tls handshake failed");
@@ -664,7 +663,7 @@ static void session_closed(struct conn *c)
         json_uint(&p->jw, "messages", s->relay.messages);
         json_double(&p->jw, "duration_ms", ms_since(s, clock_realtime_us()), 3);
         json_cstr(&p->jw, "reason", s->reason ? s->reason : "closed");
-        log_end(p);
+        proxy_log_end(p);
     }
     struct proxy_dest *dest = s->adm_done ? NULL : s->dest;
     uint64_t tenant = s->tenant_id;
@@ -886,7 +885,7 @@ void proxy_log_counters(struct proxy *p)
     json_uint(w, "rehelds", p->rehelds);
     json_uint(w, "yields", p->yields);
     json_uint(w, "reclaimed", p->reclaimed);
-    log_end(p);
+    proxy_log_end(p);
     for (unsigned i = 0; i < PROXY_DEST_BUCKETS; i++)
         for (const struct proxy_dest *d = p->dests[i]; d; d = d->next) {
             proxy_log_begin(p, "destination", 0);
@@ -902,6 +901,6 @@ void proxy_log_counters(struct proxy *p)
             json_uint(w, "probes", d->adm.probes);
             json_uint(w, "yields", d->adm.yields);
             json_uint(w, "expired", d->expired);
-            log_end(p);
+            proxy_log_end(p);
         }
 }
