@@ -75,6 +75,7 @@ FUZZ_EXTRA_smtp_reply := proxy/smtp_reply.c
 FUZZ_EXTRA_json_read := mx/json_read.c
 FUZZ_EXTRA_admission := proxy/admission.c
 FUZZ_EXTRA_policy_file := proxy/policy_file.c proxy/admission.c
+FUZZ_EXTRA_metrics_merge := proxy/metrics_merge.c
 PROG_INCLUDES := -Iproxy -Itarpit -Iscenarios -Imx
 
 all: $(PROG_BINS)
@@ -114,6 +115,7 @@ $(BUILD)/tests/smtp_reply_test: $(BUILD)/proxy/smtp_reply.o
 $(BUILD)/tests/policy_test: $(BUILD)/tarpit/policy.o
 $(BUILD)/tests/admission_test: $(BUILD)/proxy/admission.o
 $(BUILD)/tests/policy_file_test: $(BUILD)/proxy/policy_file.o $(BUILD)/proxy/admission.o
+$(BUILD)/tests/metrics_merge_test: $(BUILD)/proxy/metrics_merge.o
 $(BUILD)/tests/json_read_test: $(BUILD)/mx/json_read.o
 $(BUILD)/tests/latency_test: $(BUILD)/mx/latency.o
 $(BUILD)/tests/sink_test: $(BUILD)/mx/json_read.o

@@ -127,7 +127,7 @@ int addr_equal(const struct sockaddr *a, const struct sockaddr *b)
     return 0;
 }
 
-int addr_listen(const struct sockaddr *sa, socklen_t len, int backlog, int transparent, char *err,
+int addr_listen(const struct sockaddr *sa, socklen_t len, int backlog, int flags, char *err,
                 size_t errlen)
 {
     char text[ADDR_TEXT_MAX];
@@ -142,8 +142,13 @@ int addr_listen(const struct sockaddr *sa, socklen_t len, int backlog, int trans
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (sa->sa_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    if (transparent && setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) != 0) {
+    if ((flags & ADDR_LISTEN_TRANSPARENT) && setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) != 0) {
         snprintf(err, errlen, "%s: IP_TRANSPARENT: %s", text, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if ((flags & ADDR_LISTEN_REUSEPORT) && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+        snprintf(err, errlen, "%s: SO_REUSEPORT: %s", text, strerror(errno));
         close(fd);
         return -1;
     }

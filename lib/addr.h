@@ -22,9 +22,12 @@ unsigned addr_port(const struct sockaddr *sa);
 /* addr_equal - same family, address and port. */
 int addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 
-/* addr_listen - a non-blocking listening socket with SO_REUSEADDR (and IP_TRANSPARENT
- * when transparent); returns the fd, or -1 with a reason in err. */
-int addr_listen(const struct sockaddr *sa, socklen_t len, int backlog, int transparent, char *err,
+#define ADDR_LISTEN_TRANSPARENT 1 /* IP_TRANSPARENT: accept for any address (TPROXY) */
+#define ADDR_LISTEN_REUSEPORT 2   /* SO_REUSEPORT: one socket per worker on one address */
+
+/* addr_listen - a non-blocking listening socket with SO_REUSEADDR and the ADDR_LISTEN_*
+ * flags asked for; returns the fd, or -1 with a reason in err. */
+int addr_listen(const struct sockaddr *sa, socklen_t len, int backlog, int flags, char *err,
                 size_t errlen);
 
 #endif

@@ -70,7 +70,29 @@ void listener_init(struct listener_set *ls, struct ev_loop *loop, const char *na
     ls->retry.data = ls;
 }
 
-int listener_add(struct listener_set *ls, const char *text, int transparent, char *err,
+int listener_adopt(struct listener_set *ls, int fd)
+{
+    if (ls->n >= LISTENER_MAX)
+        return -1;
+    int i = ls->n++;
+    ls->fd[i] = fd;
+    ls->addr_len[i] = sizeof(ls->addr[i]);
+    getsockname(fd, (struct sockaddr *)&ls->addr[i], &ls->addr_len[i]); /* the port, if 0 was asked */
+    ev_io_init(&ls->io[i], accept_cb, fd, EV_READ);
+    ls->io[i].data = ls;
+    if (ls->loop && !ls->stopped)
+        ev_io_start(ls->loop, &ls->io[i]);
+    return 0;
+}
+
+void listener_attach(struct listener_set *ls, struct ev_loop *loop)
+{
+    ls->loop = loop;
+    if (!ls->stopped)
+        set_active(ls, 1);
+}
+
+int listener_add(struct listener_set *ls, const char *text, int flags, char *err,
                  size_t errlen)
 {
     struct sockaddr_storage ss;
@@ -82,17 +104,10 @@ int listener_add(struct listener_set *ls, const char *text, int transparent, cha
     }
     if (addr_parse(text, -1, &ss, &len, err, errlen) != 0)
         return -1;
-    int fd = addr_listen((struct sockaddr *)&ss, len, LISTENER_BACKLOG, transparent, err, errlen);
+    int fd = addr_listen((struct sockaddr *)&ss, len, LISTENER_BACKLOG, flags, err, errlen);
     if (fd < 0)
         return -1;
-    int i = ls->n++;
-    ls->fd[i] = fd;
-    getsockname(fd, (struct sockaddr *)&ls->addr[i], &len); /* the port, if 0 was asked */
-    ls->addr_len[i] = len;
-    ev_io_init(&ls->io[i], accept_cb, fd, EV_READ);
-    ls->io[i].data = ls;
-    ev_io_start(ls->loop, &ls->io[i]);
-    return 0;
+    return listener_adopt(ls, fd);
 }
 
 int listener_is_own(const struct listener_set *ls, const struct sockaddr *sa)

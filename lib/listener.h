@@ -33,10 +33,18 @@ struct listener_set {
 void listener_init(struct listener_set *ls, struct ev_loop *loop, const char *name, listener_fn *fn,
                    void *ctx);
 
-/* listener_add - listen on "ADDR:PORT" (IP_TRANSPARENT when transparent) and start
- * accepting. Returns 0, or -1 with a reason in err. */
-int listener_add(struct listener_set *ls, const char *text, int transparent, char *err,
+/* listener_add - listen on "ADDR:PORT" (flags: ADDR_LISTEN_*) and start accepting
+ * when the set has a loop. Returns 0, or -1 with a reason in err. */
+int listener_add(struct listener_set *ls, const char *text, int flags, char *err,
                  size_t errlen);
+
+/* listener_adopt - take fd, a listening socket opened elsewhere, into the set, accepting
+ * when the set has a loop; returns 0, or -1 when the set is full. */
+int listener_adopt(struct listener_set *ls, int fd);
+
+/* listener_attach - give a set made without a loop (a parent's, inherited) its loop and
+ * start accepting. */
+void listener_attach(struct listener_set *ls, struct ev_loop *loop);
 
 /* listener_is_own - whether sa is one of the set's listening addresses (a wildcard
  * listener matches any address on its port). */

@@ -97,6 +97,17 @@ fail:
     return NULL;
 }
 
+int tls_client_ctx_ca(SSL_CTX *ctx, const char *file, char *err, size_t errlen)
+{
+    if (SSL_CTX_load_verify_locations(ctx, file, NULL) != 1) {
+        char why[256];
+        tls_last_error(why, sizeof(why));
+        snprintf(err, errlen, "%s: %s", file, why);
+        return -1;
+    }
+    return 0;
+}
+
 SSL_CTX *tls_client_ctx_new(int verify, char *err, size_t errlen)
 {
     SSL_CTX *ctx = base_ctx(TLS_client_method(), err, errlen);

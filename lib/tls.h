@@ -19,6 +19,10 @@ SSL_CTX *tls_server_ctx_self_signed(const char *common_name, char *err, size_t e
  * system's CAs. Returns NULL and a reason in err on failure. */
 SSL_CTX *tls_client_ctx_new(int verify, char *err, size_t errlen);
 
+/* tls_client_ctx_ca - verify peers of ctx against the CA certificates in file (PEM)
+ * too; returns 0, or -1 with a reason in err. */
+int tls_client_ctx_ca(SSL_CTX *ctx, const char *file, char *err, size_t errlen);
+
 /* tls_last_error - the reason of OpenSSL's newest queued error into err (cleared after). */
 void tls_last_error(char *err, size_t errlen);
 

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "hash.h"
 #include "proxy.h"
+#include "workers.h"
 
 static const char HOLD_EXPIRED[] = "421 4.4.5 proxy: the destination is at its connection limit, try again later\r\n";
 
@@ -267,6 +268,10 @@ void proxy_admission(struct proxy *p, int fd, const struct sockaddr_storage *pee
     if (m.budget.mode == ADM_MODE_NONE) {
         struct proxy_admit a = {NULL, m.tenant_id, 0, "direct"};
         proxy_session_start(p, fd, peer, dst, dlen, start_us, &a);
+        return;
+    }
+    if (p->nworkers > 1 && p->worker != 0) { /* one scheduler sees every tenant */
+        worker_handoff(p, fd, peer, dst, dlen, start_us);
         return;
     }
     if (m.dest)

@@ -16,6 +16,7 @@
 #include "numparse.h"
 #include "proxy.h"
 #include "tls.h"
+#include "workers.h"
 
 static struct proxy proxy;
 
@@ -38,6 +39,7 @@ struct proxy_args {
     const char *listen[LISTENER_MAX];
     int nlisten;
     const char *log_path, *user, *policy_path, *metrics;
+    int workers;
 };
 
 static void usage(FILE *f)
@@ -53,7 +55,9 @@ static void usage(FILE *f)
             "  --upstream HOST:PORT   relay every session here instead (tests, benches)\n"
             "  --outbound-ip ADDR     source address towards the MXs\n"
             "  --tls MODE             towards the MX: none, may (default: STARTTLS when\n"
-            "                         offered) or verify (require it and a valid certificate)\n"
+            "                         offered) or verify (require it and a valid certificate\n"
+            "                         for the name the MX greets with)\n"
+            "  --tls-ca FILE          verify against the CAs in FILE (PEM) too\n"
             "  --bare-lf MODE         a bare CR or LF in a message: normalize (default: sent\n"
             "                         on as CRLF, a line it starts dot-stuffed) or strict\n"
             "                         (the message is refused with 521, the MX never gets it);\n"
@@ -66,10 +70,12 @@ static void usage(FILE *f)
             "                         learns it from the MX's refusals (default: none)\n"
             "  --hold-max SEC         a held client gets 421 4.4.5 after this (default %g)\n"
             "  --metrics ADDR:PORT    serve Prometheus metrics (GET /metrics) here\n"
+            "  --workers N            N processes (default 1) under a parent that restarts\n"
+            "                         them; worker 0 admits every connection with a budget\n"
             "  --log FILE|-           JSON lines: sessions, commands, replies, TLS, messages\n"
             "  --log-level LEVEL      messages (sessions, TLS, messages) or commands (default:\n"
             "                         also every command and reply)\n"
-            "  --max-sessions N       421 beyond N sessions (default %u; 0: no limit)\n"
+            "  --max-sessions N       421 beyond N sessions (default %u per worker; 0: none)\n"
             "  --timeout-connect SEC  connecting to the MX (default %g)\n"
             "  --timeout-reply SEC    the MX's reply to a command (default %g, RFC 5321 4.5.3.2)\n"
             "  --timeout-data SEC     the MX's reply to a message's final dot (default %g,\n"
@@ -130,16 +136,17 @@ static int parse_options(int argc, char **argv, struct proxy *p, struct proxy_ar
 {
     enum { O_LISTEN = 1000, O_TPROXY, O_UPSTREAM, O_OUTBOUND, O_TLS, O_LOG, O_LOG_LEVEL,
            O_MAX_SESSIONS, O_T_CONNECT, O_T_REPLY, O_T_DATA, O_T_IDLE, O_GRACE, O_USER, O_BARE_LF,
-           O_POLICY, O_DEST_LIMIT, O_HOLD_MAX, O_METRICS };
+           O_POLICY, O_DEST_LIMIT, O_HOLD_MAX, O_METRICS, O_WORKERS, O_TLS_CA };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"tproxy", no_argument, NULL, O_TPROXY},
         {"upstream", required_argument, NULL, O_UPSTREAM}, {"outbound-ip", required_argument, NULL, O_OUTBOUND},
         {"tls", required_argument, NULL, O_TLS}, {"log", required_argument, NULL, O_LOG},
+        {"tls-ca", required_argument, NULL, O_TLS_CA},
         {"log-level", required_argument, NULL, O_LOG_LEVEL},
         {"bare-lf", required_argument, NULL, O_BARE_LF},
         {"policy", required_argument, NULL, O_POLICY}, {"tenants", required_argument, NULL, O_POLICY},
         {"dest-limit", required_argument, NULL, O_DEST_LIMIT}, {"hold-max", required_argument, NULL, O_HOLD_MAX},
-        {"metrics", required_argument, NULL, O_METRICS},
+        {"metrics", required_argument, NULL, O_METRICS}, {"workers", required_argument, NULL, O_WORKERS},
         {"max-sessions", required_argument, NULL, O_MAX_SESSIONS},
         {"timeout-connect", required_argument, NULL, O_T_CONNECT},
         {"timeout-reply", required_argument, NULL, O_T_REPLY},
@@ -197,6 +204,12 @@ static int parse_options(int argc, char **argv, struct proxy *p, struct proxy_ar
                 return 2;
             }
             break;
+        case O_TLS_CA:
+            if (snprintf(p->tls_ca, sizeof(p->tls_ca), "%s", optarg) >= (int)sizeof(p->tls_ca)) {
+                fprintf(stderr, "proxy: --tls-ca: path too long\n");
+                return 2;
+            }
+            break;
         case O_LOG: a->log_path = optarg; break;
         case O_POLICY: a->policy_path = optarg; break;
         case O_METRICS: a->metrics = optarg; break;
@@ -228,6 +241,13 @@ static int parse_options(int argc, char **argv, struct proxy *p, struct proxy_ar
                 fprintf(stderr, "proxy: --log-level '%s': expected messages or commands\n", optarg);
                 return 2;
             }
+            break;
+        case O_WORKERS:
+            if (numparse_u64(optarg, WORKERS_MAX, &u) != 0 || u == 0) {
+                fprintf(stderr, "proxy: --workers '%s': expected a count 1..%d\n", optarg, WORKERS_MAX);
+                return 2;
+            }
+            a->workers = (int)u;
             break;
         case O_MAX_SESSIONS:
             if (numparse_u64(optarg, 10000000, &u) != 0) {
@@ -289,25 +309,38 @@ static int load_policy(struct proxy *p, const char *path)
     return 0;
 }
 
-/* setup - the loop, TLS, listeners, the log, then dropping root; returns -1 to go on,
- * or the exit status with the message printed. */
-static int setup(struct proxy *p, const struct proxy_args *a)
+/* prepare - what every worker shares: the policy and the TLS contexts; returns -1 to go
+ * on, or the exit status with the message printed. */
+static int prepare(struct proxy *p, const struct proxy_args *a)
 {
     char err[1024];
 
     if (load_policy(p, a->policy_path) != 0)
         return 2;
-    p->loop = ev_default_loop(EVFLAG_AUTO);
-    conn_loop_init(p->loop);
-    json_writer_init(&p->jw);
-    signal(SIGPIPE, SIG_IGN);
     if (proxy_tls_prepare(p, p->policy, err, sizeof(err)) != 0) {
         fprintf(stderr, "proxy: TLS: %s\n", err);
         return 1;
     }
+    return -1;
+}
+
+/* setup - the loop, the listeners (opened here, or a worker's inherited ones), metrics
+ * (one process), the log, then dropping root; returns -1 to go on, or the exit status
+ * with the message printed. */
+static int setup(struct proxy *p, const struct proxy_args *a, const struct worker_env *env)
+{
+    char err[1024];
+
+    p->loop = ev_default_loop(EVFLAG_AUTO);
+    conn_loop_init(p->loop);
+    json_writer_init(&p->jw);
+    signal(SIGPIPE, SIG_IGN);
     listener_init(&p->listeners, p->loop, "proxy", proxy_accept, p);
-    for (int i = 0; i < a->nlisten; i++)
-        if (listener_add(&p->listeners, a->listen[i], p->transparent, err, sizeof(err)) != 0) {
+    for (int i = 0; env && i < env->nlisten; i++)
+        listener_adopt(&p->listeners, env->listen_fd[i]);
+    for (int i = 0; !env && i < a->nlisten; i++)
+        if (listener_add(&p->listeners, a->listen[i], p->transparent ? ADDR_LISTEN_TRANSPARENT : 0, err,
+                         sizeof(err)) != 0) {
             fprintf(stderr, "proxy: --listen %s\n", err);
             return 1;
         }
@@ -315,8 +348,8 @@ static int setup(struct proxy *p, const struct proxy_args *a)
         fprintf(stderr, "proxy: --upstream is one of the proxy's own listening addresses\n");
         return 2;
     }
-    if (a->metrics) {
-        if (metrics_listen(p, a->metrics, err, sizeof(err)) != 0) {
+    if (a->metrics && !env) {
+        if (metrics_listen_proxy(p, a->metrics, err, sizeof(err)) != 0) {
             fprintf(stderr, "proxy: --metrics %s\n", err);
             return 1;
         }
@@ -346,15 +379,19 @@ static void start_signals(struct proxy *p)
     }
 }
 
-int main(int argc, char **argv)
+/* serve - run one proxy (the only one, or a worker with env) until it stops; returns
+ * the exit status. */
+static int serve(struct proxy *p, const struct proxy_args *a, const struct worker_env *env)
 {
-    struct proxy *p = &proxy;
-    struct proxy_args a = {0};
-    int rc;
+    int rc = setup(p, a, env);
 
-    if ((rc = parse_options(argc, argv, p, &a)) >= 0 || (rc = setup(p, &a)) >= 0)
+    if (rc >= 0)
         return rc;
     start_signals(p);
+    if (env) {
+        worker_attach(p, env);
+        sigprocmask(SIG_SETMASK, &env->sigmask, NULL); /* signals that came meanwhile arrive now */
+    }
     ev_run(p->loop, 0);
     proxy_log_counters(p);
     if (p->have_log)
@@ -366,4 +403,25 @@ int main(int argc, char **argv)
     proxy_policy_use(p, NULL); /* frees the policy */
     metrics_free(&p->metrics);
     return 0;
+}
+
+static struct proxy_args args;
+
+/* serve_worker - a worker's life (workers_serve_fn). */
+static int serve_worker(void *ctx, const struct worker_env *env)
+{
+    return serve(ctx, &args, env);
+}
+
+int main(int argc, char **argv)
+{
+    struct proxy *p = &proxy;
+    int rc;
+
+    if ((rc = parse_options(argc, argv, p, &args)) >= 0 || (rc = prepare(p, &args)) >= 0)
+        return rc;
+    if (args.workers > 1)
+        return workers_run(p, args.workers, args.listen, args.nlisten,
+                           p->transparent ? ADDR_LISTEN_TRANSPARENT : 0, args.metrics, serve_worker, p);
+    return serve(p, &args, NULL);
 }

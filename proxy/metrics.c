@@ -249,18 +249,18 @@ int metrics_render(const struct proxy *p, char **out, size_t *len)
 
 /* ---- HTTP --------------------------------------------------------------------------- */
 
-struct http {
+struct metrics_scrape {
     struct conn c;
-    struct proxy *p;
+    struct metrics_source *src;
     unsigned lines;
-    int answered;
+    int answered, head, waiting;
     char request[HTTP_LINE_MAX];
     char *body;        /* what is left to send after the head */
     size_t len, off;
 };
 
 /* send_more - queue as much of the body as fits; close once it is all queued. */
-static void send_more(struct http *h)
+static void send_more(struct metrics_scrape *h)
 {
     while (h->off < h->len) {
         size_t room = conn_out_room(&h->c), n = h->len - h->off;
@@ -277,7 +277,7 @@ static void send_more(struct http *h)
     conn_close(&h->c);
 }
 
-static void answer(struct http *h, const char *status, const char *type, char *body, size_t len)
+static void answer(struct metrics_scrape *h, const char *status, const char *type, char *body, size_t len)
 {
     h->answered = 1;
     conn_pause(&h->c);
@@ -290,7 +290,7 @@ static void answer(struct http *h, const char *status, const char *type, char *b
 }
 
 /* respond - the request line decides: GET (or HEAD) /metrics, else 404 or 405. */
-static void respond(struct http *h)
+static void respond(struct metrics_scrape *h)
 {
     char method[16], path[256];
     static char not_found[] = "not found: the metrics are at /metrics\n";
@@ -308,26 +308,44 @@ static void respond(struct http *h)
         answer(h, "404 Not Found", "text/plain", strdup(not_found), sizeof(not_found) - 1);
         return;
     }
-    char *body;
-    size_t len;
-    if (metrics_render(h->p, &body, &len) != 0) {
+    h->head = strcmp(method, "HEAD") == 0;
+    h->waiting = 1;
+    h->answered = 1; /* lines after the request are not read */
+    conn_pause(&h->c);
+    h->src->collect(h->src->ctx, h);
+}
+
+void metrics_answer(struct metrics_scrape *h, char *body, size_t len)
+{
+    h->waiting = 0;
+    if (body == NULL) {
         answer(h, "500 Internal Server Error", "text/plain", NULL, 0);
         return;
     }
-    if (strcmp(method, "HEAD") == 0) {
+    if (h->head) {
         conn_printf(&h->c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
                            "Content-Length: %zu\r\nConnection: close\r\n\r\n", len);
         free(body);
-        h->answered = 1;
         conn_close(&h->c);
         return;
     }
     answer(h, "200 OK", "text/plain; version=0.0.4; charset=utf-8", body, len);
 }
 
+/* render_own - the source of one process: its own counters, at once. */
+static void render_own(void *ctx, struct metrics_scrape *s)
+{
+    char *body = NULL;
+    size_t len = 0;
+
+    if (metrics_render(ctx, &body, &len) != 0)
+        body = NULL;
+    metrics_answer(s, body, len);
+}
+
 static int http_line(struct conn *c, const char *line, size_t len, unsigned flags)
 {
-    struct http *h = c->data;
+    struct metrics_scrape *h = c->data;
 
     if (h->answered)
         return CONN_CONSUMED;
@@ -353,7 +371,7 @@ static void http_drain(struct conn *c)
 
 static void http_eof(struct conn *c)
 {
-    struct http *h = c->data;
+    struct metrics_scrape *h = c->data;
 
     if (!h->answered)
         conn_close(c);
@@ -366,8 +384,10 @@ static void http_timeout(struct conn *c)
 
 static void http_closed(struct conn *c)
 {
-    struct http *h = c->data;
+    struct metrics_scrape *h = c->data;
 
+    if (h->waiting && h->src->cancel)
+        h->src->cancel(h->src->ctx, h);
     free(h->body);
     free(h);
 }
@@ -380,8 +400,8 @@ static const struct conn_ops http_ops = {
 /* accept_cb - one scrape: a small conn of its own, never touching the sessions. */
 static void accept_cb(void *ctx, int fd, const struct sockaddr_storage *peer, int index)
 {
-    struct proxy *p = ctx;
-    struct http *h = calloc(1, sizeof(*h));
+    struct metrics_source *src = ctx;
+    struct metrics_scrape *h = calloc(1, sizeof(*h));
 
     (void)peer;
     (void)index;
@@ -389,14 +409,22 @@ static void accept_cb(void *ctx, int fd, const struct sockaddr_storage *peer, in
         close(fd);
         return;
     }
-    h->p = p;
-    conn_init(&h->c, p->loop, fd, &http_ops, h);
+    h->src = src;
+    conn_init(&h->c, src->loop, fd, &http_ops, h);
     conn_set_line_limit(&h->c, HTTP_LINE_MAX);
     conn_set_timeout(&h->c, HTTP_TIMEOUT);
 }
 
-int metrics_listen(struct proxy *p, const char *addr, char *err, size_t errlen)
+int metrics_listen(struct listener_set *ls, struct ev_loop *loop, const char *addr,
+                   struct metrics_source *src, char *err, size_t errlen)
 {
-    listener_init(&p->metrics_listener, p->loop, "metrics", accept_cb, p);
-    return listener_add(&p->metrics_listener, addr, 0, err, errlen);
+    src->loop = loop;
+    listener_init(ls, loop, "metrics", accept_cb, src);
+    return listener_add(ls, addr, 0, err, errlen);
+}
+
+int metrics_listen_proxy(struct proxy *p, const char *addr, char *err, size_t errlen)
+{
+    p->metrics_source = (struct metrics_source){render_own, NULL, p, NULL};
+    return metrics_listen(&p->metrics_listener, p->loop, addr, &p->metrics_source, err, errlen);
 }

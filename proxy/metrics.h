@@ -59,8 +59,31 @@ void metrics_tls(struct metrics *m, const char *version);
  * frees; returns 0, or -1 without memory. */
 int metrics_render(const struct proxy *p, char **out, size_t *len);
 
-/* metrics_listen - serve GET /metrics on addr ("IP:PORT"); 0, or -1 with a reason. */
-int metrics_listen(struct proxy *p, const char *addr, char *err, size_t errlen);
+/* One GET /metrics waiting for its body. */
+struct metrics_scrape;
+struct ev_loop;
+
+/* Where an endpoint's bodies come from: collect answers s (metrics_answer) at once or
+ * later; cancel says s went away unanswered (and must not be answered). */
+struct metrics_source {
+    void (*collect)(void *ctx, struct metrics_scrape *s);
+    void (*cancel)(void *ctx, struct metrics_scrape *s);
+    void *ctx;
+    struct ev_loop *loop;   /* set by metrics_listen */
+};
+
+struct listener_set;
+
+/* metrics_listen - serve GET /metrics on addr ("IP:PORT") from src, on ls and loop;
+ * returns 0, or -1 with a reason in err. */
+int metrics_listen(struct listener_set *ls, struct ev_loop *loop, const char *addr,
+                   struct metrics_source *src, char *err, size_t errlen);
+
+/* metrics_listen_proxy - serve p's own counters (one process) on addr. */
+int metrics_listen_proxy(struct proxy *p, const char *addr, char *err, size_t errlen);
+
+/* metrics_answer - the body of s (taken over and freed), or NULL for a 500. */
+void metrics_answer(struct metrics_scrape *s, char *body, size_t len);
 
 /* metrics_free - free the series. */
 void metrics_free(struct metrics *m);

@@ -82,6 +82,7 @@ struct proxy {
     enum smtp_bare_mode bare_mode;    /* bare CR/LF in a message: normalize or strict */
     SSL_CTX *tls[RELAY_TLS_VERIFY + 1]; /* client contexts for may and verify, when used */
     char policy_path[4096];           /* --policy, read again on SIGHUP */
+    char tls_ca[4096];                /* --tls-ca: CAs for verify besides the system's */
     double timeout_connect, timeout_reply, timeout_data, timeout_idle, grace;
     unsigned max_sessions;
     struct logfile log;
@@ -99,12 +100,24 @@ struct proxy {
     uint64_t reloads, reload_errors;
     struct metrics metrics;
     struct listener_set metrics_listener;
+    struct metrics_source metrics_source;
     int have_metrics;
+    /* --workers N: this worker's place; worker 0 admits every budgeted connection */
+    int worker, nworkers;             /* 0 and 0 without --workers */
+    uint64_t id_base;                 /* session ids: id_base + sessions_total */
+    int handoff_fd, ctl_fd;
+    ev_io handoff_io, ctl_io;
+    uint64_t handed_out, handed_in, handoff_failed;
     struct proxy_session *sessions;
 };
 
 /* proxy_accept - start relaying an accepted client connection (listener callback). */
 void proxy_accept(void *ctx, int fd, const struct sockaddr_storage *peer, int index);
+
+/* proxy_accept_from - a client whose destination is known (accepted here, or handed
+ * over by another worker): refuse, admit or hold it. */
+void proxy_accept_from(struct proxy *p, int fd, const struct sockaddr_storage *peer,
+                       const struct sockaddr_storage *dst, socklen_t dlen, int64_t start_us);
 
 /* proxy_session_start - relay fd (from peer, meant for dst) now; a = how it was admitted. */
 void proxy_session_start(struct proxy *p, int fd, const struct sockaddr_storage *peer,

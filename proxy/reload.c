@@ -19,9 +19,12 @@ int proxy_tls_prepare(struct proxy *p, const struct policy *pol, char *err, size
         if (pol->dests[i].have_tls)
             want[pol->dests[i].tls] = 1;
     for (int m = RELAY_TLS_MAY; m <= RELAY_TLS_VERIFY; m++)
-        if (want[m] && p->tls[m] == NULL &&
-            (p->tls[m] = tls_client_ctx_new(m == RELAY_TLS_VERIFY, err, errlen)) == NULL)
-            return -1;
+        if (want[m] && p->tls[m] == NULL) {
+            if ((p->tls[m] = tls_client_ctx_new(m == RELAY_TLS_VERIFY, err, errlen)) == NULL)
+                return -1;
+            if (m == RELAY_TLS_VERIFY && p->tls_ca[0] && tls_client_ctx_ca(p->tls[m], p->tls_ca, err, errlen) != 0)
+                return -1;
+        }
     return 0;
 }
 

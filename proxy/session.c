@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "memtrim.h"
 #include "proxy.h"
+#include "workers.h"
 
 /* From <linux/netfilter_ipv4.h> and <linux/netfilter_ipv6/ip6_tables.h>, which clash with
  * the C library's <netinet/in.h>: the address a REDIRECTed connection was going to. */
@@ -580,6 +581,8 @@ static void server_connect(struct conn *c, int err)
             json_cstr(&p->jw, "outbound_rule", s->outbound_rule);
         if (s->tenant[0])
             json_cstr(&p->jw, "tenant", s->tenant);
+        if (p->nworkers > 1)
+            json_int(&p->jw, "worker", p->worker);
         if (s->dest) {
             json_cstr(&p->jw, "dest", s->dest->key);
             json_cstr(&p->jw, "decision", s->decision);
@@ -712,11 +715,6 @@ void proxy_accept(void *ctx, int fd, const struct sockaddr_storage *peer, int in
         proxy_refuse(fd, "421 4.3.2 proxy: shutting down\r\n");
         return;
     }
-    if (p->max_sessions && p->nsessions + p->nheld >= p->max_sessions) {
-        p->refused++;
-        proxy_refuse(fd, "421 4.7.0 proxy: too many sessions, try again later\r\n");
-        return;
-    }
     if (proxy_original_dst(p, fd, &dst, &dlen) != 0) {
         p->no_destination++;
         proxy_refuse(fd, "421 4.3.0 proxy: no original destination for this connection\r\n");
@@ -727,12 +725,27 @@ void proxy_accept(void *ctx, int fd, const struct sockaddr_storage *peer, int in
         proxy_refuse(fd, "421 4.3.0 proxy: the destination is the proxy itself\r\n");
         return;
     }
+    proxy_accept_from(p, fd, peer, &dst, dlen, clock_realtime_us());
+}
+
+void proxy_accept_from(struct proxy *p, int fd, const struct sockaddr_storage *peer,
+                       const struct sockaddr_storage *dst, socklen_t dlen, int64_t start_us)
+{
+    if (p->stopping) {
+        proxy_refuse(fd, "421 4.3.2 proxy: shutting down\r\n");
+        return;
+    }
+    if (p->max_sessions && p->nsessions + p->nheld >= p->max_sessions) {
+        p->refused++;
+        proxy_refuse(fd, "421 4.7.0 proxy: too many sessions, try again later\r\n");
+        return;
+    }
     if (p->admission || p->policy) {
-        proxy_admission(p, fd, peer, &dst, dlen, clock_realtime_us());
+        proxy_admission(p, fd, peer, dst, dlen, start_us);
         return;
     }
     static const struct proxy_admit direct = {NULL, 0, 0, "direct"};
-    proxy_session_start(p, fd, peer, &dst, dlen, clock_realtime_us(), &direct);
+    proxy_session_start(p, fd, peer, dst, dlen, start_us, &direct);
 }
 
 void proxy_session_start(struct proxy *p, int fd, const struct sockaddr_storage *peer,
@@ -755,7 +768,7 @@ void proxy_session_start(struct proxy *p, int fd, const struct sockaddr_storage 
     }
     memset(s, 0, offsetof(struct proxy_session, client));
     s->p = p;
-    s->id = ++p->sessions_total;
+    s->id = p->id_base + ++p->sessions_total;
     s->start_us = start_us;
     s->open_conns = 2;
     s->dest = a->dest;
@@ -827,6 +840,7 @@ void proxy_stop(struct proxy *p)
         return;
     p->stopping = 1;
     listener_stop(&p->listeners);
+    worker_detach(p);
     if (p->have_metrics)
         listener_stop(&p->metrics_listener);
     proxy_hold_stop(p);
@@ -857,6 +871,10 @@ void proxy_log_counters(struct proxy *p)
             (unsigned long long)p->held_total, (unsigned long long)p->hold_expired,
             (unsigned long long)p->held_gone, (unsigned long long)p->rehelds, (unsigned long long)p->yields,
             (unsigned long long)p->reclaimed);
+    if (p->nworkers > 1)
+        fprintf(stderr, "proxy: worker=%d pid=%d handed_out=%llu handed_in=%llu handoff_failed=%llu\n", p->worker,
+                (int)getpid(), (unsigned long long)p->handed_out, (unsigned long long)p->handed_in,
+                (unsigned long long)p->handoff_failed);
     for (unsigned i = 0; i < PROXY_DEST_BUCKETS; i++)
         for (const struct proxy_dest *d = p->dests[i]; d; d = d->next)
             fprintf(stderr, "proxy: dest %s mode=%s limit=%s%u open=%u held=%u admitted=%llu refusals=%llu "
@@ -885,6 +903,12 @@ void proxy_log_counters(struct proxy *p)
     json_uint(w, "rehelds", p->rehelds);
     json_uint(w, "yields", p->yields);
     json_uint(w, "reclaimed", p->reclaimed);
+    if (p->nworkers > 1) {
+        json_int(w, "worker", p->worker);
+        json_uint(w, "handed_out", p->handed_out);
+        json_uint(w, "handed_in", p->handed_in);
+        json_uint(w, "handoff_failed", p->handoff_failed);
+    }
     proxy_log_end(p);
     for (unsigned i = 0; i < PROXY_DEST_BUCKETS; i++)
         for (const struct proxy_dest *d = p->dests[i]; d; d = d->next) {

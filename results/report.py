@@ -48,10 +48,14 @@ def sampler(v):
     if len(rows) < 2:
         return None
     first, last = rows[0], rows[-1]
+    # what agg's processes caused to be written (/proc/PID/io), and their memory as PSS;
+    # runs from before the sampler had pss_kb fall back to the VmRSS sum, and say so
+    mem = "pss_kb" if "pss_kb" in first else "rss_kb"
     return {
-        "disk": int(last["blkio_write_bytes"]) - int(first["blkio_write_bytes"]),
+        "disk": int(last["proc_write_bytes"]) - int(first["proc_write_bytes"]),
         "cpu": float(last["cpu_s"]) - float(first["cpu_s"]),
-        "rss": max(int(r["rss_kb"]) for r in rows),
+        "mem": max(int(r[mem]) for r in rows),
+        "mem_counter": mem,
     }
 
 
@@ -154,13 +158,21 @@ rows = [("submitted", lambda v: acc[v]["submitted"]), ("delivered", lambda v: ac
         ("still queued", lambda v: acc[v]["queued"]), ("bounced or expired", lambda v: acc[v]["bounced"]),
         ("lost", lambda v: acc[v]["lost"]), ("duplicates", lambda v: acc[v]["duplicates"]),
         ("first submission to last arrival (s)", lambda v: fmt(span(v))),
-        ("agg disk writes per submitted message (bytes)",
+        ("agg bytes written per submitted message",
          lambda v: "%.0f" % (smp[v]["disk"] / max(acc[v]["submitted"], 1)) if smp[v] else "n/a"),
         ("agg CPU seconds per 1,000 submitted messages",
          lambda v: fmt(1000 * smp[v]["cpu"] / max(acc[v]["submitted"], 1)) if smp[v] else "n/a"),
-        ("agg peak RSS (KiB)", lambda v: smp[v]["rss"] if smp[v] else "n/a")]
+        ("agg peak memory (KiB)", lambda v: smp[v]["mem"] if smp[v] else "n/a")]
 for title, f in rows:
     out.append("| %s | %s |" % (title, " | ".join(str(f(v)) for v in variants)))
+if any(smp.values()):
+    counters = {smp[v]["mem_counter"] for v in variants if smp[v]}
+    out += ["", "agg is every process in its cgroup (the relay's Postfix, or the proxy). Bytes written: the sum of "
+            "/proc/PID/io `write_bytes - cancelled_write_bytes` over them, which counts buffered writes the kernel "
+            "flushes later (cgroup v1 blkio does not). Memory: %s." % (
+                "the sum of /proc/PID/smaps_rollup Pss (a shared page split between its users)"
+                if counters == {"pss_kb"} else "the sum of VmRSS (this run's sampler had no PSS column; shared "
+                "pages count once per process)")]
 
 mua = {v: os.path.join(run, v, "mua.csv") for v in variants}
 mcsv = {v: os.path.join(run, v, "collect", "messages.csv") for v in variants}
@@ -210,7 +222,7 @@ if {"postfix", "proxy"} <= set(variants):
         d = {v: smp[v]["disk"] / max(acc[v]["submitted"], 1) for v in variants}
         ok = d["postfix"] > 5 * max(d["proxy"], 1)
         out.append("- **%s**: the relay writes every message to its queue; the proxy's disk I/O is only its log. "
-                   "Disk writes per message: relay %.0f bytes, proxy %.0f bytes." % ("Reproduced" if ok else "Not reproduced", d["postfix"], d["proxy"]))
+                   "Bytes written per message: relay %.0f, proxy %.0f." % ("Reproduced" if ok else "Not reproduced", d["postfix"], d["proxy"]))
     if name == "resource":
         sp = {v: span(v) for v in variants}
         out.append("- **%s**: the proxy finishes before the relay (the study: 158 vs 187 minutes). Here: relay %.1f s, proxy %.1f s." % (

@@ -45,6 +45,7 @@ struct scenario {
     unsigned nfaults;
     struct fault faults[FAULT_MAX];
     char fair_limit[16];       /* the proxy-fair variant's --dest-limit: auto or N */
+    char tls[8];               /* towards the MXs: none, may (default) or verify */
     const char *section;
 };
 
@@ -156,6 +157,14 @@ static int entry(void *arg, const char *section, const char *key, const char *va
         snprintf(s->fair_limit, sizeof(s->fair_limit), "%s", value);
         return 0;
     }
+    if (strcmp(key, "tls") == 0) {
+        if (strcmp(value, "none") != 0 && strcmp(value, "may") != 0 && strcmp(value, "verify") != 0) {
+            snprintf(err, errlen, "tls '%s': expected none, may or verify", value);
+            return -1;
+        }
+        snprintf(s->tls, sizeof(s->tls), "%s", value);
+        return 0;
+    }
     if (strcmp(key, "fault") == 0) {
         if (s->nfaults >= FAULT_MAX) {
             snprintf(err, errlen, "more than %d faults", FAULT_MAX);
@@ -235,7 +244,7 @@ static void scaled(const char *spec, double scale, char *out, size_t size)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: scenario --file FILE [--scale X] [--rounds N] [--interval SEC] [--drain SEC]\n"
-               "                [--run ID] [--schedule OUT] [--env OUT] [--json OUT]\n"
+               "                [--tls none|may|verify] [--run ID] [--schedule OUT] [--env OUT] [--json OUT]\n"
                "Validates a scenario (errors as file:line), applies the scaling knobs and writes\n"
                "the mua schedule, shell settings for scenarios/run, and the effective parameters.\n");
 }
@@ -243,7 +252,7 @@ static void usage(FILE *f)
 /* What the command line asked for. */
 struct args {
     const char *file, *run, *sched_out, *env_out, *json_out;
-    const char *rounds, *interval, *drain; /* the knobs, as given */
+    const char *rounds, *interval, *drain, *tls; /* the knobs, as given */
     double scale;
 };
 
@@ -256,7 +265,8 @@ static int parse_options(int argc, char **argv, struct args *a)
         {"rounds", required_argument, NULL, 'r'},   {"interval", required_argument, NULL, 'i'},
         {"drain", required_argument, NULL, 'd'},    {"run", required_argument, NULL, 'R'},
         {"schedule", required_argument, NULL, 'S'}, {"env", required_argument, NULL, 'E'},
-        {"json", required_argument, NULL, 'J'},     {"help", no_argument, NULL, 'h'}, {0}};
+        {"json", required_argument, NULL, 'J'},     {"tls", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'}, {0}};
     int opt;
 
     *a = (struct args){.run = "run", .scale = 1};
@@ -272,6 +282,7 @@ static int parse_options(int argc, char **argv, struct args *a)
         case 'r': a->rounds = optarg; break;
         case 'i': a->interval = optarg; break;
         case 'd': a->drain = optarg; break;
+        case 'T': a->tls = optarg; break;
         case 'R': a->run = optarg; break;
         case 'S': a->sched_out = optarg; break;
         case 'E': a->env_out = optarg; break;
@@ -303,15 +314,17 @@ static int load_scenario(struct scenario *s, const struct args *a)
     s->size = 1000;
     s->seed = 1;
     snprintf(s->fair_limit, sizeof(s->fair_limit), "auto");
+    snprintf(s->tls, sizeof(s->tls), "may"); /* the study's MXs offer STARTTLS */
     if (kv_parse_file(file, entry, s, err, sizeof(err)) != 0) {
         fprintf(stderr, "scenario: %s\n", err);
         return 2;
     }
     /* the knobs, each checked like the file's own keys */
-    const char *knob[3][2] = {{"rounds", a->rounds}, {"interval", a->interval}, {"drain", a->drain}};
-    for (int k = 0; k < 3; k++)
+    const char *knob[4][3] = {{"rounds", a->rounds, "ROUNDS"}, {"interval", a->interval, "INTERVAL"},
+                              {"drain", a->drain, "DRAIN"}, {"tls", a->tls, "TLS"}};
+    for (int k = 0; k < 4; k++)
         if (knob[k][1] && entry(s, NULL, knob[k][0], knob[k][1], err, sizeof(err)) != 0) {
-            fprintf(stderr, "scenario: %s: %s\n", knob[k][0][0] == 'r' ? "ROUNDS" : knob[k][0][0] == 'i' ? "INTERVAL" : "DRAIN", err);
+            fprintf(stderr, "scenario: %s: %s\n", knob[k][2], err);
             return 2;
         }
     s->scale = a->scale;
@@ -394,7 +407,7 @@ static int write_env(const struct scenario *s, const struct args *a, unsigned lo
     fprintf(f, "SC_NAME=%s\nSC_MSAS=%u\nSC_MXS=%u\nSC_ROUNDS=%u\nSC_INTERVAL=%g\nSC_DRAIN=%g\nSC_SCALE=%g\nSC_SIZE=%zu\nSC_SEED=%llu\nSC_TOTAL=%llu\n",
             s->name, s->msas, s->mxs, s->rounds, s->interval, s->drain, a->scale, s->size,
             (unsigned long long)s->seed, total);
-    fprintf(f, "SC_FAIR_LIMIT=%s\n", s->fair_limit);
+    fprintf(f, "SC_FAIR_LIMIT=%s\nSC_TLS=%s\n", s->fair_limit, s->tls);
     fputs("SC_DESCRIPTION=", f);
     shq(f, s->description);
     fputs("\nSC_RELAY=(", f);
@@ -452,6 +465,7 @@ static int write_json(const struct scenario *s, const struct args *a, unsigned l
     json_uint(&w, "seed", s->seed);
     json_uint(&w, "messages_planned", total);
     json_cstr(&w, "fair_limit", s->fair_limit);
+    json_cstr(&w, "tls", s->tls);
     json_array_begin(&w, "relay_settings");
     for (unsigned k = 0; k < s->nrelay; k++)
         json_cstr(&w, NULL, s->relay[k]);

@@ -35,12 +35,6 @@ proxy() {
     wait_port 127.0.0.1 "$PXPORT"
 }
 
-# eventually CMD... - CMD until it succeeds, for up to 10 s (the proxy prints counters on
-# SIGUSR1 and flushes its log every second; under valgrind all of it is slower)
-eventually() {
-    for _ in $(seq 50); do "$@" 2>/dev/null && return 0; sleep 0.2; done
-    "$@"
-}
 
 # rehup FILE TEXT - write TEXT (printf format) to the policy FILE, SIGHUP the proxy, let it read
 rehup() {

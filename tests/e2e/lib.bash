@@ -4,6 +4,7 @@
 # Sourced by tests/e2e/*.sh; expects BIN (programs) to be set by tests/run.sh.
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export E2E_DIR # the tests' python helpers (promvalues.py) are imported from it
 TOP=$(cd "$E2E_DIR/../.." && pwd)
 BIN=${BIN:-bin}
 [[ "$BIN" = /* ]] || BIN="$TOP/$BIN"
@@ -53,6 +54,13 @@ term_during() {
     wait "$client" || true
     TERM_RC=0
     wait "$pid" || TERM_RC=$?
+}
+
+# eventually CMD... - CMD until it succeeds, for up to 10 s: counters a daemon prints on
+# SIGUSR1 and logs it flushes every second arrive a little later (under valgrind, later)
+eventually() {
+    for _ in $(seq 50); do "$@" 2>/dev/null && return 0; sleep 0.2; done
+    "$@"
 }
 
 # smtp PORT - run an smtpscript (from stdin) against 127.0.0.1:PORT.

@@ -46,12 +46,10 @@ fi
 check "Content-Type is the text format 0.0.4" grep -qi '^Content-Type: text/plain; version=0.0.4' "$T/head.txt"
 check "the numbers match the load: 6 and 2 messages 2xx by tenant, a TLS session per connection, 8 latencies" \
     python3 - "$T/metrics.txt" "$T/load.jsonl" <<'P'
-import json, re, sys
-m = {}
-for line in open(sys.argv[1]):
-    if not line.startswith("#"):
-        k, v = line.rsplit(" ", 1)
-        m[k] = float(v)
+import json, re, sys, os
+sys.path.insert(0, os.environ["E2E_DIR"])
+from promvalues import values
+m = values(sys.argv[1])
 rs = [json.loads(l) for l in open(sys.argv[2])]
 assert sum(r["delivered"] for r in rs) == 8, rs
 assert m['smtp_proxy_messages_total{tenant="shop",destination="[mx1]",class="2xx"}'] == 6, m

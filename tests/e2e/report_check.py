@@ -112,11 +112,12 @@ for v in variants:
     last = max(int(m["arrival_us"]) for m in msgs if m["arrival_us"])
     same("%s span" % v, per["first submission to last arrival (s)"][v], (last - min(s["start"] for s in subs.values())) / 1e6)
     smp = rows(v, "sampler.csv")
-    disk = int(smp[-1]["blkio_write_bytes"]) - int(smp[0]["blkio_write_bytes"])
-    same("%s disk per message" % v, per["agg disk writes per submitted message (bytes)"][v], round(disk / len(subs)))
+    disk = int(smp[-1]["proc_write_bytes"]) - int(smp[0]["proc_write_bytes"])
+    same("%s bytes written per message" % v, per["agg bytes written per submitted message"][v], round(disk / len(subs)))
     cpu = float(smp[-1]["cpu_s"]) - float(smp[0]["cpu_s"])
     same("%s CPU per 1,000" % v, per["agg CPU seconds per 1,000 submitted messages"][v], 1000 * cpu / len(subs))
-    same("%s peak RSS" % v, per["agg peak RSS (KiB)"][v], max(int(r["rss_kb"]) for r in smp))
+    same("%s peak memory" % v, per["agg peak memory (KiB)"][v],
+         max(int(r["pss_kb"] if "pss_kb" in r else r["rss_kb"]) for r in smp))
     if "disk" not in data:
         data["disk"] = {}
     data["disk"][v] = disk / len(subs)
@@ -177,7 +178,7 @@ for cells in tab[key[0]] if key else []:
         same(where + " completion " + t, cells[6 + i], None if end is None else (end - t0) / 1e6)
 
 # the verdict lines' numbers
-m = re.search(r"Disk writes per message: relay (\d+) bytes, proxy (\d+) bytes", md)
+m = re.search(r"Bytes written per message: relay (\d+), proxy (\d+)\.", md)
 if m and "disk" in data:
     same("verdict disk relay", m.group(1), round(data["disk"]["postfix"]))
     same("verdict disk proxy", m.group(2), round(data["disk"]["proxy"]))

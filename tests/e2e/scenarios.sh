@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scenarios.sh - quick forms of the scenarios, two or three variants, on real labs (root):
 # the accounting holds (0 lost, 0 duplicates); congestion shows the study's finding,
-# counted so that undelivered mail is never taken for fast mail; the relay's disk writes
-# per message are many times the proxy's; with faults injected (agg killed, an MX down,
+# counted so that undelivered mail is never taken for fast mail; MXs offer STARTTLS and
+# both legs to them use it (tls = may, and verify against the lab CA); the relay writes
+# many times the proxy's bytes per message; with faults injected (agg killed, an MX down,
 # loss, a full disk) the proxy loses and duplicates nothing; the fair proxy meets its
 # targets in congestion, concurrent and concurrent-continuous; a broken scenario file
 # names file and line.
@@ -10,8 +11,8 @@ set -euo pipefail
 # shellcheck source=tests/e2e/lib.bash
 . "$(dirname "$0")/lib.bash"
 
-plan 14
-lab_tests_or_skip 14 scenario
+plan 16
+lab_tests_or_skip 16 scenario
 T=$E2E_TMP
 chmod 755 "$T"
 export RESULTS="$T/runs" LAB_PREFIX="sc$$" BIN
@@ -43,6 +44,22 @@ for v in ("postfix", "proxy", "proxy-fair"):
 P
 }
 
+# tls_everywhere RUN MODE RELAY_LOG_RE - meta.json says tls MODE; every MX record of every
+# variant says tls; the relay's log has RELAY_LOG_RE (its TLS towards the MXs)
+tls_everywhere() {
+    python3 - "$1" "$2" <<'P' && grep -Eq "$3" "$1"/postfix/logs/postfix-agg.maillog
+import glob, json, os, sys
+run, mode = sys.argv[1], sys.argv[2]
+assert json.load(open(os.path.join(run, "meta.json")))["params"]["tls"] == mode
+for v in ("postfix", "proxy", "proxy-fair"):
+    recs = [json.loads(l) for f in glob.glob(os.path.join(run, v, "mx*.jsonl")) for l in open(f)]
+    if not os.path.isdir(os.path.join(run, v)):
+        continue
+    assert recs and all(r["tls"] for r in recs), (v, len(recs), sum(1 for r in recs if not r["tls"]))
+    print("#", v, len(recs), "records, all over TLS")
+P
+}
+
 # fair_met RUN - the report's verdict for the fair proxy says Met
 fair_met() {
     grep -E '^- \*\*(Met|Not met)\*\*: the fair proxy' "$1/report.md" | sed 's/^/# /'
@@ -64,31 +81,45 @@ print("# within 5 s: relay %.2f, proxy %.2f" % (share["postfix"], share["proxy"]
 assert share["proxy"] >= 0.95 and share["postfix"] <= 0.6, share
 P
     check "congestion: the fair proxy keeps the isolation (its verdict: Met)" fair_met "$RUN"
+    check "congestion: TLS as in the study (tls = may): every MX record of every variant came over STARTTLS" \
+        tls_everywhere "$RUN" may "TLS connection established to 198\\.18\\."
 else
     not_ok "congestion runs" "$(tail -n 20 "$T/congestion.out")"
     skip "congestion accounting (no run)"
     skip "congestion finding (no run)"
     skip "congestion fair proxy (no run)"
+    skip "congestion TLS (no run)"
 fi
 
-if quick congestion-bulk ROUNDS=2 SCALE=0.1 DRAIN=15; then
-    check "congestion-bulk (2 rounds, SCALE=0.1): accounting holds" accounting "$RUN"
+if quick congestion-bulk ROUNDS=2 SCALE=0.1 DRAIN=15 TLS=verify; then
+    check "congestion-bulk (2 rounds, SCALE=0.1, TLS=verify): accounting holds" accounting "$RUN"
+    check "congestion-bulk: TLS=verify: every record over STARTTLS, the relay verified the lab CA's certificates" \
+        tls_everywhere "$RUN" verify "Verified TLS connection established to 198\\.18\\."
 else
     not_ok "congestion-bulk runs" "$(tail -n 20 "$T/congestion-bulk.out")"
+    skip "congestion-bulk TLS=verify (no run)"
 fi
 
 if quick resource SCALE=0.001 ROUNDS=3 INTERVAL=5 DRAIN=90; then
     check "resource (SCALE=0.001): accounting holds" accounting "$RUN"
-    check "resource: the relay's disk writes per message are many times the proxy's" python3 - "$RUN" <<'P'
+    check "resource: the relay writes many times the proxy's bytes per message; the proxy writes about its log, not 0; memory is PSS" \
+        python3 - "$RUN" <<'P'
 import csv, json, os, sys
-per = {}
+per, mem = {}, {}
 for v in ("postfix", "proxy"):
     rows = list(csv.DictReader(open(os.path.join(sys.argv[1], v, "sampler.csv"))))
-    w = int(rows[-1]["blkio_write_bytes"]) - int(rows[0]["blkio_write_bytes"])
+    w = int(rows[-1]["proc_write_bytes"]) - int(rows[0]["proc_write_bytes"])
     n = json.load(open(os.path.join(sys.argv[1], v, "summary.json")))["accounting"]["delivered"]
     per[v] = w / n
-print("# disk writes per message: relay %.0f B, proxy %.0f B" % (per["postfix"], per["proxy"]))
-assert per["postfix"] > 3000 and per["postfix"] > 5 * max(per["proxy"], 1), per
+    mem[v] = (max(int(r["pss_kb"]) for r in rows), max(int(r["rss_kb"]) for r in rows))
+log = os.path.getsize(os.path.join(sys.argv[1], "proxy", "proxy.jsonl"))
+print("# bytes written per message: relay %.0f, proxy %.0f (its log: %s bytes); PSS/RSS KiB %s" % (
+    per["postfix"], per["proxy"], log, mem))
+assert per["postfix"] > 3000 and per["postfix"] > 5 * per["proxy"], per
+assert per["proxy"] > 50, per  # its log lines: buffered writes are counted now
+assert all(0 < p <= r for p, r in mem.values()), mem
+rep = open(os.path.join(sys.argv[1], "report.md")).read()
+assert "smaps_rollup Pss" in rep and "/proc/PID/io" in rep
 P
 else
     not_ok "resource runs" "$(tail -n 20 "$T/resource.out")"
