@@ -19,7 +19,7 @@ BIN := bin
 SANFLAGS :=
 endif
 
-ENTRY_GOALS := all test fuzz fuzz-run bench plot deps-check lint \
+ENTRY_GOALS := all test fuzz fuzz-run bench plot compare deps-check lint \
                scenario-congestion scenario-congestion-bulk scenario-resource \
                scenario-concurrent scenario-concurrent-continuous scenario-faults scenario-all
 
@@ -149,7 +149,20 @@ fuzz-run: fuzz
 scenario-congestion scenario-congestion-bulk scenario-resource scenario-concurrent scenario-concurrent-continuous scenario-faults: all
 	scenarios/run scenarios/$(@:scenario-%=%).conf
 
-scenario-all: scenario-congestion scenario-congestion-bulk scenario-resource scenario-concurrent scenario-concurrent-continuous
+# every scenario at its documented scale, one after the other, then one summary page
+# (results/runs/all/<UTC time>/summary.md) over the runs this made
+scenario-all: all
+	@start=$$(date -u +%FT%TZ); status=0; \
+	for sc in congestion congestion-bulk resource concurrent concurrent-continuous; do \
+	    scenarios/run scenarios/$$sc.conf || status=1; \
+	done; \
+	results/summary.py --since "$$start" --results "$${RESULTS:-results/runs}" || status=1; \
+	exit $$status
+
+# two runs of one scenario side by side: results/compare/A-vs-B/compare.{md,html}
+compare:
+	@[ -n "$(A)" ] && [ -n "$(B)" ] || { echo "compare: usage: make compare A=RUN_DIR B=RUN_DIR" >&2; exit 2; }
+	@python3 results/pages.py compare "$(A)" "$(B)" "results/compare/$$(basename "$(A)")-vs-$$(basename "$(B)")"
 
 # the proxy and the tools against their peers on loopback; QUICK=1: a short check run
 bench: all
@@ -164,7 +177,7 @@ plot:
 lint:
 	@out=$$(bash tests/e2e/shellcheck.sh); echo "$$out" | grep -v '^ok '; ! echo "$$out" | grep -q '^not ok'
 
-.PHONY: all test fuzz fuzz-run lint bench plot scenario-all scenario-congestion scenario-congestion-bulk \
+.PHONY: all test fuzz fuzz-run lint bench plot compare scenario-all scenario-congestion scenario-congestion-bulk \
         scenario-resource scenario-concurrent scenario-concurrent-continuous scenario-faults
 .SECONDARY:
 

@@ -157,6 +157,13 @@ static int entry(void *arg, const char *section, const char *key, const char *va
         snprintf(s->fair_limit, sizeof(s->fair_limit), "%s", value);
         return 0;
     }
+    if (strcmp(key, "scale") == 0) {
+        if (numparse_double(value, 1e-6, 1e6, &s->scale) != 0) {
+            snprintf(err, errlen, "scale '%s': expected a positive number", value);
+            return -1;
+        }
+        return 0;
+    }
     if (strcmp(key, "tls") == 0) {
         if (strcmp(value, "none") != 0 && strcmp(value, "may") != 0 && strcmp(value, "verify") != 0) {
             snprintf(err, errlen, "tls '%s': expected none, may or verify", value);
@@ -269,7 +276,7 @@ static int parse_options(int argc, char **argv, struct args *a)
         {"help", no_argument, NULL, 'h'}, {0}};
     int opt;
 
-    *a = (struct args){.run = "run", .scale = 1};
+    *a = (struct args){.run = "run", .scale = 0}; /* 0: the file's scale, else 1 */
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'f': a->file = optarg; break;
@@ -327,7 +334,10 @@ static int load_scenario(struct scenario *s, const struct args *a)
             fprintf(stderr, "scenario: %s: %s\n", knob[k][2], err);
             return 2;
         }
-    s->scale = a->scale;
+    if (a->scale > 0)
+        s->scale = a->scale; /* SCALE wins over the file's default */
+    else if (s->scale <= 0)
+        s->scale = 1;
     if (s->name[0] == 0) {
         fprintf(stderr, "scenario: %s: no 'name'\n", file);
         return 2;
@@ -380,7 +390,7 @@ static int write_schedule(const struct scenario *s, const struct args *a, unsign
             continue;
         char spec[256];
         struct load_target t = {0};
-        scaled(s->msa[i].messages, a->scale, spec, sizeof(spec));
+        scaled(s->msa[i].messages, s->scale, spec, sizeof(spec));
         load_target_set(&t, "messages", spec, err, sizeof(err));
         for (unsigned k = 0; k < s->rounds; k++)
             *total += load_round_messages(&t, k);
@@ -405,7 +415,7 @@ static int write_env(const struct scenario *s, const struct args *a, unsigned lo
         return 1;
     }
     fprintf(f, "SC_NAME=%s\nSC_MSAS=%u\nSC_MXS=%u\nSC_ROUNDS=%u\nSC_INTERVAL=%g\nSC_DRAIN=%g\nSC_SCALE=%g\nSC_SIZE=%zu\nSC_SEED=%llu\nSC_TOTAL=%llu\n",
-            s->name, s->msas, s->mxs, s->rounds, s->interval, s->drain, a->scale, s->size,
+            s->name, s->msas, s->mxs, s->rounds, s->interval, s->drain, s->scale, s->size,
             (unsigned long long)s->seed, total);
     fprintf(f, "SC_FAIR_LIMIT=%s\nSC_TLS=%s\n", s->fair_limit, s->tls);
     fputs("SC_DESCRIPTION=", f);
@@ -460,7 +470,7 @@ static int write_json(const struct scenario *s, const struct args *a, unsigned l
     json_uint(&w, "rounds", s->rounds);
     json_double(&w, "interval", s->interval, 3);
     json_double(&w, "drain", s->drain, 3);
-    json_double(&w, "scale", a->scale, 6);
+    json_double(&w, "scale", s->scale, 6);
     json_uint(&w, "size", s->size);
     json_uint(&w, "seed", s->seed);
     json_uint(&w, "messages_planned", total);

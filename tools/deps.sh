@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(build-essential libev-dev libssl-dev libcurl4-openssl-dev libcmocka-dev pkg-config
             clang libclang-rt-14-dev openssl shellcheck valgrind)
 run_pkgs=(postfix gnuplot-nox iproute2 nftables iptables swaks haproxy procps psmisc
-          ca-certificates python3 curl)
+          ca-certificates python3 curl chromium)
 
 missing=()
 for p in "${build_pkgs[@]}" "${run_pkgs[@]}"; do

@@ -57,7 +57,9 @@ term_during() {
 }
 
 # eventually CMD... - CMD until it succeeds, for up to 10 s: counters a daemon prints on
-# SIGUSR1 and logs it flushes every second arrive a little later (under valgrind, later)
+# SIGUSR1 and logs it flushes every second arrive a little later (under valgrind, later).
+# CMD must not read stdin: a here-document is used up by the first try, and a second
+# try of `python3 -` would run an empty script and pass.
 eventually() {
     for _ in $(seq 50); do "$@" 2>/dev/null && return 0; sleep 0.2; done
     "$@"

@@ -46,7 +46,7 @@ def same(where, shown, want):
     checked += 1
     if want is None or (isinstance(want, float) and math.isinf(want)):
         ok = shown == "> run"
-    elif isinstance(want, int):
+    elif isinstance(want, (int, str)):
         ok = shown == str(want)
     else:
         try:
@@ -176,6 +176,22 @@ for cells in tab[key[0]] if key else []:
         mine = [s for s in subs if s["tenant"] == t]
         end = max(min(s["arr"]) for s in mine if s["arr"]) if all(s["arr"] for s in mine) else None
         same(where + " completion " + t, cells[6 + i], None if end is None else (end - t0) / 1e6)
+
+# receive times per MSA: first arrivals after the first accepted submission
+key = [h for h in tab if h.startswith("Receive times at the MXs")]
+for cells in tab[key[0]] if key else []:
+    t, v = cells[0], VARIANT[cells[1]]
+    subs = list(data[v][0].values())
+    t0 = min(s["start"] for s in subs)
+    mine = [s for s in subs if s["tenant"] == t]
+    xs = sorted((min(s["arr"]) - t0) / 1e6 for s in mine if s["arr"])
+    where = "receive %s %s" % (t, v)
+    same(where + " arrived", cells[2], "%d/%d" % (len(xs), len(mine)))
+    for i, pc in enumerate((10, 50, 90)):
+        if xs:
+            same("%s p%d" % (where, pc), cells[3 + i], rank(xs, pc))
+    if xs:
+        same(where + " last", cells[6], xs[-1])
 
 # the verdict lines' numbers
 m = re.search(r"Bytes written per message: relay (\d+), proxy (\d+)\.", md)

@@ -7,7 +7,7 @@ set -euo pipefail
 # shellcheck source=tests/e2e/lib.bash
 . "$(dirname "$0")/lib.bash"
 
-plan 7
+plan 9
 T=$E2E_TMP
 RUN="$T/run"
 cp -r "$TOP/tests/fixtures/congestion-quick" "$RUN"
@@ -58,6 +58,37 @@ tamper() {
         grep -q "per tenant msa1 proxy delivered: report says '12', the CSVs give 11" "$T/tamper.log"
 }
 check "a CSV changed after the report is caught, cell by cell" tamper
+
+# experiment 3's verdict: the fixture's data under the name concurrent (the code path and
+# its numbers; the finding itself is judged on real concurrent runs)
+exp3() {
+    local R="$T/exp3"
+    cp -r "$TOP/tests/fixtures/congestion-quick" "$R"
+    python3 - "$R/meta.json" <<'P'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["params"]["name"] = "concurrent"
+json.dump(m, open(sys.argv[1], "w"))
+P
+    python3 "$TOP/results/report.py" "$R" &&
+        grep -E '^- \*\*(Not reproduced|Reproduced)\*\*: at a destination.s connection limit the proxy couples the MSAs again' "$R/report.md" |
+        grep -E 'MSA deferrals: relay [0-9]+, proxy [0-9]+; .*mean windowed fairness: relay [0-9.]+, proxy [0-9.]+; spread of the MSAs. median receive times: relay [0-9.]+ s, proxy [0-9.]+ s; completion per MSA \(msa1, msa2, msa3\)' &&
+        grep -q '^## Receive times at the MXs per MSA' "$R/report.md" &&
+        python3 "$E2E_DIR/report_check.py" "$R"
+}
+check "a concurrent run's verdict names deferrals, windowed fairness, receive-time spread and completion per MSA" exp3
+
+# scenario-all's summary page over a results tree holding the fixture run
+summary() {
+    mkdir -p "$T/tree/congestion"
+    cp -r "$TOP/tests/fixtures/congestion-quick" "$T/tree/congestion/20260101T000000Z"
+    python3 "$TOP/results/report.py" "$T/tree/congestion/20260101T000000Z" &&
+        python3 "$TOP/results/summary.py" --results "$T/tree" --out "$T/sum" &&
+        grep -E '^\| 1 \| with the relay, a throttling destination delays the other tenants; with the proxy it does not\. \| relay: mx1 and mx2 receive slowly.* \| Share of msa1\+msa2 mail delivered within 5 s: relay [0-9]+%, proxy [0-9]+%\. .* \| (Reproduced|Not reproduced) \| \[20260101T000000Z\]\(../tree/congestion/20260101T000000Z/report.md\) \|$' "$T/sum/summary.md" &&
+        ! python3 "$TOP/results/summary.py" --results "$T/tree" --since 2099-01-01T00:00:00Z --out "$T/sum2" 2>"$T/sum2.err" &&
+        grep -q "summary: no run with a report under $T/tree since 2099" "$T/sum2.err"
+}
+check "scenario-all's summary: one row per finding with the study's figure, ours, the verdict and a link" summary
 
 bad_run() {
     local out

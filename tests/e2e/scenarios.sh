@@ -11,8 +11,8 @@ set -euo pipefail
 # shellcheck source=tests/e2e/lib.bash
 . "$(dirname "$0")/lib.bash"
 
-plan 16
-lab_tests_or_skip 16 scenario
+plan 17
+lab_tests_or_skip 17 scenario
 T=$E2E_TMP
 chmod 755 "$T"
 export RESULTS="$T/runs" LAB_PREFIX="sc$$" BIN
@@ -60,6 +60,13 @@ for v in ("postfix", "proxy", "proxy-fair"):
 P
 }
 
+# each_repeat FN ARGS... - FN RUN/repK ARGS... for both repeats of a REPEAT=2 run
+each_repeat() {
+    local f=$1
+    shift
+    "$f" "$RUN/rep1" "$@" && "$f" "$RUN/rep2" "$@"
+}
+
 # fair_met RUN - the report's verdict for the fair proxy says Met
 fair_met() {
     grep -E '^- \*\*(Met|Not met)\*\*: the fair proxy' "$1/report.md" | sed 's/^/# /'
@@ -82,7 +89,7 @@ assert share["proxy"] >= 0.95 and share["postfix"] <= 0.6, share
 P
     check "congestion: the fair proxy keeps the isolation (its verdict: Met)" fair_met "$RUN"
     check "congestion: TLS as in the study (tls = may): every MX record of every variant came over STARTTLS" \
-        tls_everywhere "$RUN" may "TLS connection established to 198\\.18\\."
+        tls_everywhere "$RUN" may "TLS connection established to 198\.18\."
 else
     not_ok "congestion runs" "$(tail -n 20 "$T/congestion.out")"
     skip "congestion accounting (no run)"
@@ -91,13 +98,26 @@ else
     skip "congestion TLS (no run)"
 fi
 
-if quick congestion-bulk ROUNDS=2 SCALE=0.1 DRAIN=15 TLS=verify; then
-    check "congestion-bulk (2 rounds, SCALE=0.1, TLS=verify): accounting holds" accounting "$RUN"
+if quick congestion-bulk ROUNDS=2 SCALE=0.1 DRAIN=15 TLS=verify REPEAT=2; then
+    check "congestion-bulk (2 rounds, SCALE=0.1, TLS=verify), 2 repeats: accounting holds in each" \
+        each_repeat accounting
     check "congestion-bulk: TLS=verify: every record over STARTTLS, the relay verified the lab CA's certificates" \
-        tls_everywhere "$RUN" verify "Verified TLS connection established to 198\\.18\\."
+        each_repeat tls_everywhere verify "Verified TLS connection established to 198\.18\."
+    check "REPEAT=2: one report over the repeats, each verdict counted over both, numbers as median (min-max)" \
+        python3 - "$RUN" <<'P'
+import json, os, re, sys
+run = sys.argv[1]
+md = open(os.path.join(run, "report.md")).read()
+assert md.startswith("# congestion-bulk: 2 repeats"), md[:80]
+v = re.findall(r"^- \*\*(Reproduced|Not reproduced)\*\* \(holds in (\d) of 2 repeats\)", md, re.M)
+assert v and all((w == "Reproduced") == (n == "2") for w, n in v), v
+assert "| agg bytes written per submitted message |" in md
+assert json.load(open(os.path.join(run, "meta.json")))["repeats"] == 2
+P
 else
     not_ok "congestion-bulk runs" "$(tail -n 20 "$T/congestion-bulk.out")"
     skip "congestion-bulk TLS=verify (no run)"
+    skip "congestion-bulk REPEAT=2 (no run)"
 fi
 
 if quick resource SCALE=0.001 ROUNDS=3 INTERVAL=5 DRAIN=90; then

@@ -29,7 +29,7 @@ proxy() {
 }
 
 # workers_of PID - the worker pids under the parent PID, one per line
-workers_of() { pgrep -P "$1" | sort; }
+workers_of() { pgrep -P "$1" | sort -n; }
 
 MX=$(free_port)
 start_daemon "$T/tarpit.err" "$BIN/tarpit" --listen "127.0.0.1:$MX" --hostname mx1.test \
@@ -39,8 +39,7 @@ wait_port 127.0.0.1 "$MX"
 # --- no budget: the kernel spreads connections over both workers' sockets
 proxy plain "$MX"
 $FAIR groups "$PXPORT" 127.0.0.11:30:2 127.0.0.12:30:2 >"$T/plain.jsonl"
-check "2 workers under the parent; 60 clients x 2 messages: 120 accepted, each once at the MX; both workers relayed; session ids unique" \
-    eventually python3 - "$T/plain.jsonl" "$T/rec.jsonl" "$T/plain.log" "$(workers_of "$PX" | wc -l)" <<'P'
+cat >"$T/plain.py" <<'P'
 import json, sys
 rs = [json.loads(l) for l in open(sys.argv[1])]
 assert int(sys.argv[4]) == 2, sys.argv[4]
@@ -54,9 +53,10 @@ for e in opens:
 assert set(by) == {0, 1} and min(by.values()) >= 5, by
 assert len({e["session"] for e in opens}) == len(opens)
 P
+check "2 workers under the parent; 60 clients x 2 messages: 120 accepted, each once at the MX; both workers relayed; session ids unique" \
+    eventually python3 "$T/plain.py" "$T/plain.jsonl" "$T/rec.jsonl" "$T/plain.log" "$(workers_of "$PX" | wc -l)"
 curl -sf "http://127.0.0.1:$MPORT/metrics" -o "$T/metrics.txt"
-check "metrics are the workers' sums: 120 messages 2xx, sessions as the log opened them, 2 workers; well formed" \
-    python3 - "$T/metrics.txt" "$T/plain.log" <<'P'
+cat >"$T/sums.py" <<'P'
 import json, sys, os
 sys.path.insert(0, os.environ["E2E_DIR"])
 from promvalues import values
@@ -68,6 +68,8 @@ assert m["smtp_proxy_sessions_total"] == opens, (m["smtp_proxy_sessions_total"],
 assert m["smtp_proxy_relay_latency_seconds_count"] == 120
 assert m["smtp_proxy_workers"] == 2 and m["smtp_proxy_worker_restarts_total"] == 0
 P
+check "metrics are the workers' sums: 120 messages 2xx, sessions as the log opened them, 2 workers" \
+    eventually python3 "$T/sums.py" "$T/metrics.txt" "$T/plain.log"
 check "the merged exposition passes promfmt.py" python3 "$(dirname "$0")/promfmt.py" "$T/metrics.txt"
 
 # --- a worker killed: the parent starts it again; meanwhile its socket queues clients
@@ -76,9 +78,9 @@ kill -KILL "${before[1]}"
 $FAIR groups "$PXPORT" 127.0.0.11:20:1 >"$T/after.jsonl"
 check "SIGKILL to a worker: started again (a new pid, restarts 1, the reason on stderr); 20 clients after it all delivered" \
     eventually bash -c "
-    mapfile -t now < <(pgrep -P $PX | sort)
-    [ \${#now[@]} -eq 2 ] && [ \"\${now[0]}\" = '${before[0]}' ] && [ \"\${now[1]}\" != '${before[1]}' ] &&
-    grep -q 'proxy: worker 1 (pid ${before[1]}) killed by signal 9; starting it again' '$T/plain.err' &&
+    mapfile -t now < <(pgrep -P $PX)
+    [ \${#now[@]} -eq 2 ] && [[ \" \${now[*]} \" == *' ${before[0]} '* ]] && [[ \" \${now[*]} \" != *' ${before[1]} '* ]] &&
+    grep -q 'proxy: worker [01] (pid ${before[1]}) killed by signal 9; starting it again' '$T/plain.err' &&
     [ \$(grep -c '\"delivered\": 1' '$T/after.jsonl') -eq 20 ] &&
     curl -sf http://127.0.0.1:$MPORT/metrics | grep -qx 'smtp_proxy_worker_restarts_total 1'"
 
@@ -100,8 +102,7 @@ wait "$PX" 2>/dev/null || true
 proxy fixed "$MX" --dest-limit 10
 $FAIR groups "$PXPORT" 127.0.0.11:20:2:0.3 127.0.0.12:10:2:0.3 127.0.0.13:10:2:0.3 >"$T/fixed.jsonl"
 kill -USR1 "$PX"
-check "dest-limit 10 with 2 workers: all 40 greeted 220, 80 delivered; worker 0 admitted every session, worker 1 handed its clients over" \
-    eventually python3 - "$T/fixed.jsonl" "$T/fixed.log" "$T/fixed.err" <<'P'
+cat >"$T/fixed.py" <<'P'
 import json, re, sys
 rs = [json.loads(l) for l in open(sys.argv[1])]
 assert len(rs) == 40 and all(r["greeting"] == "220" for r in rs), [r["greeting"] for r in rs]
@@ -113,6 +114,8 @@ assert any(e["decision"] == "held" for e in opens)
 handed = [int(x) for x in re.findall(r"worker=1 pid=\d+ handed_out=(\d+)", open(sys.argv[3]).read())]
 assert handed and handed[-1] >= 5, handed
 P
+check "dest-limit 10 with 2 workers: all 40 greeted 220, 80 delivered; worker 0 admitted every session, worker 1 handed its clients over" \
+    eventually python3 "$T/fixed.py" "$T/fixed.jsonl" "$T/fixed.log" "$T/fixed.err"
 
 # --- TERM: a session in the middle of its message finishes, then every process leaves
 (smtp "$PXPORT" >"$T/term.out" 2>&1 <<'S'; echo "rc=$?" >>"$T/term.out") &
