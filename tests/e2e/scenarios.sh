@@ -4,15 +4,16 @@
 # counted so that undelivered mail is never taken for fast mail; MXs offer STARTTLS and
 # both legs to them use it (tls = may, and verify against the lab CA); the relay writes
 # many times the proxy's bytes per message; with faults injected (agg killed, an MX down,
-# loss, a full disk) the proxy loses and duplicates nothing; the fair proxy meets its
+# loss, a full disk) the proxy loses and duplicates nothing; a drain ends once the relay
+# has expired what it could not deliver; REPEAT=2 judges over both; the fair proxy meets its
 # targets in congestion, concurrent and concurrent-continuous; a broken scenario file
 # names file and line.
 set -euo pipefail
 # shellcheck source=tests/e2e/lib.bash
 . "$(dirname "$0")/lib.bash"
 
-plan 17
-lab_tests_or_skip 17 scenario
+plan 18
+lab_tests_or_skip 18 scenario
 T=$E2E_TMP
 chmod 755 "$T"
 export RESULTS="$T/runs" LAB_PREFIX="sc$$" BIN
@@ -151,9 +152,20 @@ fi
 if quick concurrent SCALE=0.01 DRAIN=120 VARIANT=postfix,proxy-fair; then
     check "concurrent (SCALE=0.01, relay and fair proxy): accounting holds" accounting "$RUN"
     check "concurrent: the fair proxy delivers what the relay does, defers nothing, fairly (Met)" fair_met "$RUN"
+    check "concurrent: the relay expired mail on mx1's 421 and its drain ended as every queue emptied, not at 120 s" \
+        python3 - "$T/concurrent.out" "$RUN" <<'P'
+import json, os, re, sys
+out = open(sys.argv[1]).read()
+m = re.search(r"concurrent/postfix: drain ended after (\d+) s: every queue is empty \((\d+) of (\d+) delivered\)", out)
+assert m, "the runner did not say the relay's drain ended on empty queues"
+a = json.load(open(os.path.join(sys.argv[2], "postfix", "summary.json")))["accounting"]
+print("# drain ended after %s s; relay accounting %s" % (m.group(1), a))
+assert a["bounced"] > 0 and a["queued"] == 0 and int(m.group(1)) < 120, (m.groups(), a)  # not the deadline
+P
 else
     not_ok "concurrent runs" "$(tail -n 20 "$T/concurrent.out")"
     skip "concurrent fair proxy (no run)"
+    skip "concurrent drain on expiry (no run)"
 fi
 
 if quick concurrent-continuous ROUNDS=3 SCALE=0.2 DRAIN=60 VARIANT=postfix,proxy-fair; then
