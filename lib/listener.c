@@ -85,13 +85,6 @@ int listener_adopt(struct listener_set *ls, int fd)
     return 0;
 }
 
-void listener_attach(struct listener_set *ls, struct ev_loop *loop)
-{
-    ls->loop = loop;
-    if (!ls->stopped)
-        set_active(ls, 1);
-}
-
 int listener_add(struct listener_set *ls, const char *text, int flags, char *err,
                  size_t errlen)
 {

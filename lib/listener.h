@@ -42,10 +42,6 @@ int listener_add(struct listener_set *ls, const char *text, int flags, char *err
  * when the set has a loop; returns 0, or -1 when the set is full. */
 int listener_adopt(struct listener_set *ls, int fd);
 
-/* listener_attach - give a set made without a loop (a parent's, inherited) its loop and
- * start accepting. */
-void listener_attach(struct listener_set *ls, struct ev_loop *loop);
-
 /* listener_is_own - whether sa is one of the set's listening addresses (a wildcard
  * listener matches any address on its port). */
 int listener_is_own(const struct listener_set *ls, const struct sockaddr *sa);

@@ -63,7 +63,6 @@ struct pending {
 
 struct workers {
     struct ev_loop *loop;
-    struct proxy *p;
     int n, nlisten;
     struct worker w[WORKERS_MAX];
     int handoff[2];                   /* [0] worker 0 receives, [1] the others send */
@@ -611,10 +610,11 @@ static void cancel(void *ctx, struct metrics_scrape *s)
 }
 
 /* open_listeners - worker i's sockets: the first worker's fix the ports asked as 0. */
-static int open_listeners(struct workers *ws, const char *const *listen, int flags, struct sockaddr_storage *addr,
-                          socklen_t *alen)
+static int open_listeners(struct workers *ws, const char *const *listen, int flags)
 {
     char err[512];
+    struct sockaddr_storage addr[LISTENER_MAX];
+    socklen_t alen[LISTENER_MAX];
 
     for (int l = 0; l < ws->nlisten; l++) {
         if (addr_parse(listen[l], -1, &addr[l], &alen[l], err, sizeof(err)) != 0) {
@@ -640,27 +640,26 @@ int workers_run(struct proxy *p, int n, const char *const *listen, int nlisten, 
                 const char *metrics_addr, workers_serve_fn *serve, void *ctx)
 {
     struct workers *ws = &W;
-    struct sockaddr_storage addr[LISTENER_MAX];
-    socklen_t alen[LISTENER_MAX];
+    struct listener_set own;
     char err[512];
     static const int sigs[5] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1};
     static struct metrics_source src = {collect, cancel, &W, NULL};
 
     memset(ws, 0, sizeof(*ws));
-    ws->p = p;
     ws->n = n;
     ws->nlisten = nlisten;
     ws->serve = serve;
     ws->ctx = ctx;
     signal(SIGPIPE, SIG_IGN);
-    if (open_listeners(ws, listen, flags, addr, alen) != 0)
+    if (open_listeners(ws, listen, flags) != 0)
         return 1;
-    if (p->have_upstream)
-        for (int l = 0; l < nlisten; l++)
-            if (addr_equal((struct sockaddr *)&addr[l], (struct sockaddr *)&p->upstream)) {
-                fprintf(stderr, "proxy: --upstream is one of the proxy's own listening addresses\n");
-                return 2;
-            }
+    listener_init(&own, NULL, "proxy", NULL, NULL); /* the same check as one proxy's, once */
+    for (int l = 0; l < nlisten; l++)
+        listener_adopt(&own, ws->w[0].listen_fd[l]);
+    if (p->have_upstream && listener_is_own(&own, (struct sockaddr *)&p->upstream)) {
+        fprintf(stderr, "proxy: --upstream is one of the proxy's own listening addresses\n");
+        return 2;
+    }
     int buf = HANDOFF_SNDBUF;
     if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, ws->handoff) != 0) {
         fprintf(stderr, "proxy: --workers: socketpair: %s\n", strerror(errno));
