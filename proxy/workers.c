@@ -200,6 +200,7 @@ static void ctl_cb(struct ev_loop *loop, ev_io *io, int revents)
             close(mfd);
     }
     if (n == 0) { /* the parent is gone: stop as on SIGTERM */
+        ev_ref(loop); /* the watcher was unref'd at attach: keep the loop's count right */
         ev_io_stop(loop, io);
         proxy_stop(p);
     }
