@@ -10,6 +10,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import figures  # noqa: E402 (beside this file: the figures, and their overlay in a compare)
+
 STYLE = """
 body{font-family:sans-serif;max-width:1100px;margin:1em auto;padding:0 1em;color:#222;line-height:1.4}
 h1{font-size:1.5em}h2{font-size:1.25em;border-bottom:1px solid #ccc;margin-top:1.6em}h3{font-size:1.05em}
@@ -40,10 +43,12 @@ document.querySelectorAll('table').forEach(function (t) {
   });
 });
 window.addEventListener('load', function () {
-  var svgs = document.querySelectorAll('figure svg'), drawn = 0, broken = 0;
-  svgs.forEach(function (s) { if (s.querySelectorAll('path').length > 20) drawn++; });
+  var svgs = document.querySelectorAll('figure svg'), drawn = 0, broken = 0, hover = 0;
+  svgs.forEach(function (s) { if (s.querySelectorAll('path').length > 20) drawn++;
+    if (s.querySelector('g.hover > title')) hover++; });
   document.querySelectorAll('img').forEach(function (i) { if (!i.complete || i.naturalWidth === 0) broken++; });
-  document.body.setAttribute('data-check', 'figures ' + svgs.length + ' drawn ' + drawn + ' broken ' + broken);
+  document.body.setAttribute('data-check', 'figures ' + svgs.length + ' drawn ' + drawn + ' broken ' + broken +
+    ' hover ' + hover);
 });
 """
 
@@ -245,8 +250,9 @@ def number(cell):
     return float(m.group(1).replace(",", "")) if m else None
 
 
-def compare_md(a, b):
-    """the markdown of a comparison of runs a and b (their tables side by side, B - A)"""
+def compare_md(a, b, out_dir):
+    """the markdown of a comparison of runs a and b (their tables side by side, B - A),
+    their figures overlaid under OUT_DIR/figures"""
     ma, mb = (json.load(open(os.path.join(r, "meta.json"))) for r in (a, b))
     na, nb = ma["params"]["name"], mb["params"]["name"]
     if na != nb:
@@ -278,17 +284,15 @@ def compare_md(a, b):
                 else:
                     cells.append("%s / %s (%+g)" % (c, other[j], round(y - x, 6)))
             out.append("| " + " | ".join(cells) + " |")
-    figs = [f for f in sorted(os.listdir(os.path.join(a, "figures"))) if f.endswith(".png")] \
-        if os.path.isdir(os.path.join(a, "figures")) else []
-    out += ["", "## Figures, A above B", ""]
-    for f in figs:
-        out += ["### " + f[:-4], "", "![A %s](A/figures/%s)" % (f[:-4], f), "", "![B %s](B/figures/%s)" % (f[:-4], f), ""]
+    out += ["", "## Figures, A and B in one plot (B wide and light, under A)", ""]
+    for name, err in figures.overlay(a, b, os.path.join(out_dir, "figures")):
+        out += ["### " + name, "", "drawing failed: " + err if err else "![%s: A and B](figures/%s.png)" % (name, name), ""]
     return "\n".join(out) + "\n"
 
 
 def compare(a, b, out_dir):
     """OUT_DIR/compare.md and compare.html for runs a and b (A and B link to them)"""
-    md = compare_md(a, b)
+    md = compare_md(a, b, out_dir)
     os.makedirs(out_dir, exist_ok=True)
     for tag, run in (("A", a), ("B", b)):
         link = os.path.join(out_dir, tag)

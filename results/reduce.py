@@ -1,19 +1,81 @@
-#!/usr/bin/env python3
-"""reduce.py - the statistics the report and the figures share, written once: the
-nearest-rank percentile (as lib/stats.c) and Jain's fairness index, also over time
-windows of collect's timeseries.csv for results/plot.
-
-  reduce.py fairness TIMESERIES_CSV WINDOW_S   "start,index" per window (Jain's index
-                                               of per-group arrivals in the window)
-  reduce.py windows MUA_CSV MESSAGES_CSV WINDOW_S
-                        "start,tenant,delivered,demand" per window and tenant
-  reduce.py demand-fairness MUA_CSV MESSAGES_CSV WINDOW_S
-                        "start,index,tenants" per window in which more than one tenant
-                        had mail pending: Jain's index of each tenant's deliveries over
-                        its max-min fair share of what was delivered, given its demand"""
+"""reduce.py - a run's data and the statistics on it, written once for the report, the
+figures and the pages: one loader (every CSV read once, columns by name), the
+nearest-rank percentile (as lib/stats.c), Jain's fairness index, first arrivals, time
+windows and fairness by demand. A module: report.py and figures.py import it."""
 import csv
+import json
 import math
-import sys
+import os
+
+VARIANTS = ("postfix", "proxy", "proxy-fair")  # in the order every table and figure shows them
+LABEL = {"postfix": "Postfix relay", "proxy": "proxy", "proxy-fair": "proxy-fair"}
+
+
+def rows(path):
+    """a CSV file's rows as dicts (columns by name); [] when it does not exist"""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+class Run:
+    """one run directory (results/runs/SCENARIO/TIME): its meta.json, the variants that
+    collected, and each variant's CSVs, each read once on first use"""
+
+    def __init__(self, path):
+        self.path = path
+        self.meta = json.load(open(os.path.join(path, "meta.json")))
+        self.params = self.meta.get("params", {})
+        self.variants = [v for v in VARIANTS if os.path.exists(os.path.join(path, v, "collect", "messages.csv"))]
+        self._cache = {}
+
+    def _csv(self, v, rel):
+        k = (v, rel)
+        if k not in self._cache:
+            self._cache[k] = rows(os.path.join(self.path, v, rel))
+        return self._cache[k]
+
+    def mua(self, v):
+        """the mua's record of every submission"""
+        return self._csv(v, "mua.csv")
+
+    def messages(self, v):
+        """collect's record of every arrival at an MX"""
+        return self._csv(v, os.path.join("collect", "messages.csv"))
+
+    def timeseries(self, v):
+        """collect's arrivals per second per group"""
+        return self._csv(v, os.path.join("collect", "timeseries.csv"))
+
+    def sampler(self, v):
+        """the sampler's rows (the aggregation server and every queue over time); a row
+        cut short when the sampler was stopped mid-line is no sample"""
+        return [r for r in self._csv(v, "sampler.csv") if None not in r.values()]
+
+    def accepted(self, v):
+        """the submissions the MSAs accepted (2xx)"""
+        return [r for r in self.mua(v) if r["code"].startswith("2")]
+
+    def tenants(self):
+        """every tenant that submitted, in any variant"""
+        return sorted({r["tenant"] for v in self.variants for r in self.mua(v)})
+
+    def first_arrivals(self, v):
+        """{(tenant, message_id): first arrival_us} of the run's own mail (a message
+        delivered twice counts at its first arrival)"""
+        return first_arrivals(self.messages(v))
+
+
+def first_arrivals(messages):
+    """{(tenant, message_id): first arrival_us} over messages.csv rows of the run's mail"""
+    first = {}
+    for r in messages:
+        if r["tenant"] != "-" and r["arrival_us"]:
+            a = int(r["arrival_us"])
+            k = (r["tenant"], r["message_id"])
+            first[k] = min(first.get(k, a), a)
+    return first
 
 
 def nearest_rank(sorted_xs, p):
@@ -29,13 +91,14 @@ def jain(xs):
     return s * s / (len(xs) * q) if q else float("nan")
 
 
-def windowed_fairness(timeseries_path, window):
-    """(window start, Jain's index) of per-group arrivals for each window with arrivals;
-    the groups are every group that ever received (a silent group counts as 0)"""
+def windowed_fairness(timeseries, window):
+    """(window start, Jain's index) of per-group arrivals (timeseries.csv rows) for each
+    window with arrivals; the groups are every group that ever received (a silent group
+    counts as 0)"""
     per = {}
     groups = set()
     last = 0
-    for r in csv.DictReader(open(timeseries_path)):
+    for r in timeseries:
         if r["group"] == "-":
             continue
         k = int(float(r["bin_start_s"]) // window)
@@ -50,19 +113,16 @@ def windowed_fairness(timeseries_path, window):
     return out
 
 
-def windows(mua_path, messages_path, window):
-    """per window k from the first accepted submission: {tenant: (delivered in the window,
-    demand = submitted before the window's end - delivered before its start)}, as a list;
-    a message delivered twice counts at its first arrival"""
-    subs, first = {}, {}
-    for r in csv.DictReader(open(mua_path)):
+def windows(mua, messages, window):
+    """per window k from the first accepted submission (mua.csv and messages.csv rows):
+    {tenant: (delivered in the window, demand = submitted before the window's end -
+    delivered before its start)}, as a list; a message delivered twice counts at its
+    first arrival"""
+    subs = {}
+    for r in mua:
         if r["code"].startswith("2"):
             subs.setdefault(r["tenant"], []).append(int(r["start_us"]))
-    for r in csv.DictReader(open(messages_path)):
-        if r["tenant"] != "-" and r["arrival_us"]:
-            a = int(r["arrival_us"])
-            k = (r["tenant"], r["message_id"])
-            first[k] = min(first.get(k, a), a)
+    first = first_arrivals(messages)
     if not subs:
         return []
     t0 = min(min(x) for x in subs.values())
@@ -104,11 +164,11 @@ def maxmin_shares(demands, total):
     return shares
 
 
-def demand_fairness(mua_path, messages_path, window):
+def demand_fairness(mua, messages, window):
     """(start, index, tenants pending) for each window in which more than one tenant had
-    mail pending and something was delivered"""
+    mail pending and something was delivered (mua.csv and messages.csv rows)"""
     out = []
-    for k, row in enumerate(windows(mua_path, messages_path, window)):
+    for k, row in enumerate(windows(mua, messages, window)):
         demand = {t: max(d, 0) for t, (_, d) in row.items()}
         pending = [t for t in demand if demand[t] > 0]
         total = sum(x for x, _ in row.values())
@@ -118,17 +178,3 @@ def demand_fairness(mua_path, messages_path, window):
         out.append((k * window, jain([row[t][0] / fair[t] for t in pending if fair[t] > 0]), len(pending)))
     return out
 
-
-if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "fairness":
-        for start, j in windowed_fairness(sys.argv[2], float(sys.argv[3])):
-            print("%d,%f" % (start, j))
-    elif len(sys.argv) == 5 and sys.argv[1] == "windows":
-        for k, row in enumerate(windows(sys.argv[2], sys.argv[3], float(sys.argv[4]))):
-            for t, (x, d) in row.items():
-                print("%g,%s,%d,%d" % (k * float(sys.argv[4]), t, x, d))
-    elif len(sys.argv) == 5 and sys.argv[1] == "demand-fairness":
-        for start, j, n in demand_fairness(sys.argv[2], sys.argv[3], float(sys.argv[4])):
-            print("%g,%f,%d" % (start, j, n))
-    else:
-        sys.exit(__doc__)

@@ -2,14 +2,13 @@
 """report.py - write report.md for a run directory: parameters, both variants side by
 side, the figures, and one verdict line per finding of the study, with its numbers.
 Every statistic covers every submitted message; undelivered mail is shown as censored."""
-import csv
 import json
 import math
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reduce import demand_fairness, jain, nearest_rank, windows  # noqa: E402 (beside this file)
+from reduce import LABEL, Run, demand_fairness, nearest_rank, windows  # noqa: E402 (beside this file)
 
 # every figure results/plot draws, in the order the report shows them
 FIGURES = (("cumulative", "Messages received at each MX over time"),
@@ -32,20 +31,19 @@ if len(sys.argv) == 2 and sys.argv[1] == "--figures":
     print(" ".join(f for f, _ in FIGURES))
     sys.exit(0)
 run = sys.argv[1]
-meta = json.load(open(os.path.join(run, "meta.json")))
-params = meta["params"]
+R = Run(run)
+meta, params = R.meta, R.params
 name = params["name"]
-variants = [v for v in ("postfix", "proxy", "proxy-fair") if os.path.exists(os.path.join(run, v, "summary.json"))]
-label = {"postfix": "Postfix relay", "proxy": "proxy", "proxy-fair": "proxy-fair"}
+variants = [v for v in R.variants if os.path.exists(os.path.join(run, v, "summary.json"))]
+label = LABEL
 WINDOW = 10
 summ = {v: json.load(open(os.path.join(run, v, "summary.json"))) for v in variants}
 
 
 def sampler(v):
-    p = os.path.join(run, v, "sampler.csv")
-    if not os.path.exists(p):
-        return None
-    rows = list(csv.DictReader(open(p)))
+    """what agg did over the run: bytes written, CPU seconds, peak memory; None without
+    two samples"""
+    rows = R.sampler(v)
     if len(rows) < 2:
         return None
     first, last = rows[0], rows[-1]
@@ -62,9 +60,8 @@ def sampler(v):
 
 def span(v):
     """seconds from the first submission to the last arrival"""
-    starts = [int(r["start_us"]) for r in csv.DictReader(open(os.path.join(run, v, "mua.csv")))]
-    arr = [int(r["arrival_us"]) for r in csv.DictReader(open(os.path.join(run, v, "collect", "messages.csv")))
-           if r["tenant"] != "-" and r["arrival_us"]]
+    starts = [int(r["start_us"]) for r in R.mua(v)]
+    arr = [int(r["arrival_us"]) for r in R.messages(v) if r["tenant"] != "-" and r["arrival_us"]]
     return (max(arr) - min(starts)) / 1e6 if arr and starts else float("nan")
 
 
@@ -82,13 +79,11 @@ def deferrals(v, hosts):
 def completion(v):
     """{tenant: seconds from the first submission to its last arrival, None if some of its
     accepted mail never arrived}"""
-    subs = [r for r in csv.DictReader(open(os.path.join(run, v, "mua.csv"))) if r["code"].startswith("2")]
+    subs = R.accepted(v)
     t0 = min(int(r["start_us"]) for r in subs)
     arr = {}
-    for r in csv.DictReader(open(os.path.join(run, v, "collect", "messages.csv"))):
-        if r["tenant"] != "-" and r["arrival_us"]:
-            got = arr.setdefault(r["tenant"], {})  # a message's first arrival counts
-            got[r["message_id"]] = min(got.get(r["message_id"], int(r["arrival_us"])), int(r["arrival_us"]))
+    for (t, mid), a in R.first_arrivals(v).items():
+        arr.setdefault(t, {})[mid] = a
     out = {}
     for t in sorted({r["tenant"] for r in subs}):
         n = sum(1 for r in subs if r["tenant"] == t)
@@ -108,7 +103,7 @@ def fmt(x, unit=""):
 def relay_latency(v, column):
     """relay latencies of delivered mail grouped by column ("tenant" or "mx")"""
     groups = {}
-    for r in csv.DictReader(open(os.path.join(run, v, "collect", "messages.csv"))):
+    for r in R.messages(v):
         if r["tenant"] != "-" and r["relay_latency_s"]:
             groups.setdefault(r[column], []).append(float(r["relay_latency_s"]))
     return {k: sorted(x) for k, x in groups.items()}
@@ -175,9 +170,7 @@ if any(smp.values()):
                 if counters == {"pss_kb"} else "the sum of VmRSS (this run's sampler had no PSS column; shared "
                 "pages count once per process)")]
 
-mua = {v: os.path.join(run, v, "mua.csv") for v in variants}
-mcsv = {v: os.path.join(run, v, "collect", "messages.csv") for v in variants}
-fairness = {v: demand_fairness(mua[v], mcsv[v], WINDOW) for v in variants}
+fairness = {v: demand_fairness(R.mua(v), R.messages(v), WINDOW) for v in variants}
 done = {v: completion(v) for v in variants}
 deferred = {v: (deferrals(v, ("msa",)), deferrals(v, ("agg",))) for v in variants}
 out += ["", "## Fairness at the destination, in %d s windows" % WINDOW, "",
@@ -198,15 +191,10 @@ for v in variants:
 def receive_times(v):
     """{tenant: sorted seconds from the first accepted submission to each message's first
     arrival at an MX}, and {tenant: accepted submissions}"""
-    subs = [r for r in csv.DictReader(open(mua[v])) if r["code"].startswith("2")]
+    subs = R.accepted(v)
     t0 = min(int(r["start_us"]) for r in subs)
-    first = {}
-    for r in csv.DictReader(open(mcsv[v])):
-        if r["tenant"] != "-" and r["arrival_us"]:
-            k = (r["tenant"], r["message_id"])
-            first[k] = min(first.get(k, int(r["arrival_us"])), int(r["arrival_us"]))
     rt = {}
-    for (t, _), a in first.items():
+    for (t, _), a in R.first_arrivals(v).items():
         rt.setdefault(t, []).append((a - t0) / 1e6)
     n = {}
     for r in subs:
@@ -231,7 +219,7 @@ out += ["", "## Delivered per MSA in each %d s window" % WINDOW, "",
         "Each cell: delivered in the window / pending (submitted before its end, not delivered before its start).", "",
         "| window start (s) | " + " | ".join("%s %s" % (label[v], t) for v in variants for t in tenants) + " |",
         "|---|" + "---|" * (len(variants) * len(tenants))]
-wins = {v: windows(mua[v], mcsv[v], WINDOW) for v in variants}
+wins = {v: windows(R.mua(v), R.messages(v), WINDOW) for v in variants}
 for k in range(max(len(w) for w in wins.values())):
     cells = []
     for v in variants:

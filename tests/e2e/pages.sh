@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pages.sh - the pages people browse, rendered in a real browser (headless Chromium): the
 # fixture run's report.html, results/index.html and a compare page. Every figure drew
-# (inline SVGs with drawn paths, no broken image), the browser logged no console message,
+# (inline SVGs with drawn paths, no broken image), sampled points carry their values as
+# hover titles, a compare overlays both runs in one plot, the browser logged no console message,
 # the page's table cells equal report.md's, and compare refuses runs of two scenarios.
 # Screenshots are kept in $PAGES_SHOTS when it is set (to look at them).
 set -euo pipefail
@@ -30,11 +31,12 @@ browse() {
     if [[ -n "${PAGES_SHOTS:-}" ]]; then mkdir -p "$PAGES_SHOTS" && cp "$T/$name.png" "$PAGES_SHOTS/"; fi
 }
 
-# loaded NAME FIGURES - the page said every one of FIGURES figures drew and no image broke;
-# no console message; the screenshot is a PNG with something on it
+# loaded NAME FIGURES HOVER - the page said every one of FIGURES figures drew, no image broke
+# and HOVER figures have points with hover values; no console message; the screenshot is a
+# PNG with something on it
 loaded() {
-    local name=$1 n=$2
-    grep -q "data-check=\"figures $n drawn $n broken 0\"" "$T/$name.dom" ||
+    local name=$1 n=$2 h=$3
+    grep -q "data-check=\"figures $n drawn $n broken 0 hover $h\"" "$T/$name.dom" ||
         { echo "$name: $(grep -o 'data-check="[^"]*"' "$T/$name.dom" || echo 'no data-check')"; return 1; }
     ! grep -E 'CONSOLE[:(]|Uncaught' "$T/$name.log" || return 1
     python3 -c "
@@ -86,14 +88,17 @@ P
 
 NFIG=$(grep -c '^!\[' "$RUN/report.md")
 browse "$RUN/report.html" report
-check "report.html: all $NFIG figures drawn inline, no broken image, no console message" loaded report "$NFIG"
+# every figure but the completion bars (labelled with their values) shows values on hover
+check "report.html: all $NFIG figures drawn inline, $((NFIG - 1)) with hover values, no broken image, no console message" \
+    bash -c "$(declare -f loaded); T='$T'; loaded report $NFIG $((NFIG - 1)) &&
+        grep -Eq '<g class=\"hover\"><title>proxy: msa1: 100.0% within [0-9.]+ s</title>' '$T/report.dom'"
 check "report.html: every table cell equals report.md's, verdicts marked" bash -c "
     $(declare -f same_tables); same_tables '$T/report.dom' '$RUN/report.md' &&
     grep -Eq '<li class=\"(yes|no)\"><strong>(Reproduced|Not reproduced)</strong>' '$T/report.dom'"
 
 browse "$T/results/index.html" index
 check "index.html lists the run with its scenario and verdicts, and its link opens the report" bash -c "
-    $(declare -f loaded); T='$T'; loaded index 0 &&
+    $(declare -f loaded); T='$T'; loaded index 0 0 &&
     grep -q '<td>20260101T000000Z</td><td>congestion</td>' '$T/index.dom' &&
     grep -q 'href=\"runs/congestion/20260101T000000Z/report.html\"' '$T/index.dom' &&
     [ -f '$T/results/runs/congestion/20260101T000000Z/report.html' ]"
@@ -101,8 +106,10 @@ check "index.html lists the run with its scenario and verdicts, and its link ope
 cp -r "$RUN" "$T/results/runs/congestion/20260102T000000Z"
 python3 "$TOP/results/pages.py" compare "$RUN" "$T/results/runs/congestion/20260102T000000Z" "$T/cmp" >/dev/null
 browse "$T/cmp/compare.html" compare
-check "a compare page: both runs' figures drawn ($((2 * NFIG))), tables side by side with their differences" bash -c "
-    $(declare -f loaded); T='$T'; loaded compare $((2 * NFIG)) &&
+check "a compare page: both runs in one plot per figure ($NFIG), tables side by side with their differences" bash -c "
+    $(declare -f loaded); T='$T'; loaded compare $NFIG $((NFIG - 1)) &&
+    grep -q '<title>A Postfix relay: all MXs</title>' '$T/compare.dom' &&
+    grep -q '<title>B Postfix relay: all MXs</title>' '$T/compare.dom' &&
     grep -q '| msa1 | Postfix relay | 12 / 12 (+0) |' '$T/cmp/compare.md'"
 
 mkdir -p "$T/other"

@@ -111,7 +111,7 @@ for v in variants:
     same("%s lost" % v, per["lost"][v], lost)
     last = max(int(m["arrival_us"]) for m in msgs if m["arrival_us"])
     same("%s span" % v, per["first submission to last arrival (s)"][v], (last - min(s["start"] for s in subs.values())) / 1e6)
-    smp = rows(v, "sampler.csv")
+    smp = [r for r in rows(v, "sampler.csv") if None not in r.values()]  # a row cut short is no sample
     disk = int(smp[-1]["proc_write_bytes"]) - int(smp[0]["proc_write_bytes"])
     same("%s bytes written per message" % v, per["agg bytes written per submitted message"][v], round(disk / len(subs)))
     cpu = float(smp[-1]["cpu_s"]) - float(smp[0]["cpu_s"])

@@ -7,7 +7,7 @@ set -euo pipefail
 # shellcheck source=tests/e2e/lib.bash
 . "$(dirname "$0")/lib.bash"
 
-plan 9
+plan 10
 T=$E2E_TMP
 RUN="$T/run"
 cp -r "$TOP/tests/fixtures/congestion-quick" "$RUN"
@@ -46,6 +46,22 @@ embedded() {
     done
 }
 check "report.md embeds every figure" embedded
+
+# the figures read the CSVs by column name: the fixture with every CSV's columns in
+# reverse order draws the very same points
+by_name() {
+    local R="$T/reversed"
+    cp -r "$TOP/tests/fixtures/congestion-quick" "$R"
+    python3 - "$R" <<'P'
+import csv, glob, sys
+for p in glob.glob(sys.argv[1] + "/*/*.csv") + glob.glob(sys.argv[1] + "/*/collect/*.csv"):
+    rows = list(csv.reader(open(p, newline="")))
+    csv.writer(open(p, "w", newline="")).writerows([r[::-1] for r in rows])
+P
+    python3 "$TOP/results/figures.py" "$R" && diff -r "$RUN/figures/data" "$R/figures/data" &&
+        [ "$(find "$R/figures/data" -name '*.tsv' | wc -l)" -eq "$(echo "$FIGURES" | wc -w)" ]
+}
+check "figures read the CSVs by column name: columns reversed, the same points" by_name
 
 check "every number in report.md equals its recomputation from the CSVs" \
     python3 "$E2E_DIR/report_check.py" "$RUN"
