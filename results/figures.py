@@ -23,6 +23,23 @@ HOVER_POINTS = 40    # points per series that show their values on hover
 MAX_POINTS = 2000    # points drawn per series: two per pixel of a 1000-pixel-wide figure
 # the same variant has the same colour in every figure; tenants differ by dash
 COLOR = {"postfix": "#d62728", "proxy": "#1f77b4", "proxy-fair": "#2ca02c"}
+# every figure, in the order the report and a compare show them
+FIGURES = (("cumulative", "Messages received at each MX over time"),
+           ("cumulative-mx", "Messages received at each MX, one panel per MX on its own scale"),
+           ("relay-latency", "Mean relay latency per second (log)"),
+           ("relay-latency-cdf", "Relay latency CDF per MSA"),
+           ("latency-cdf", "End-to-end latency CDF over every submitted message"),
+           ("arrivals", "Arrivals per second per MSA"),
+           ("mx1-arrivals", "Receive times at mx1 per MSA"),
+           ("fairness", "Fairness between MSAs over time"),
+           ("windows", "Messages delivered per MSA in each 10 s window"),
+           ("fairness-demand", "Fairness by demand in each 10 s window"),
+           ("completion", "Completion time per MSA"),
+           ("queues", "Queue lengths"),
+           ("disk-rate", "Aggregation server disk writes per second"),
+           ("disk-writes", "Aggregation server cumulative disk writes"),
+           ("cpu", "Aggregation server CPU use"))
+
 TERMINALS = (("png", "pngcairo size 1000,600 font 'sans,11' linewidth 1.5"),
              ("svg", "svg size 1000,600 dynamic font 'sans,11' linewidth 1.5"))
 
@@ -254,8 +271,8 @@ def overlay(a, b, out_dir):
         if not (os.path.isdir(d) and any(x.endswith(".json") for x in os.listdir(d))):
             for fig in reduce_run(Run(run)):
                 write(fig, d)
-    for name in sorted(x[:-5] for x in os.listdir(fa) if x.endswith(".json")) if os.path.isdir(fa) else []:
-        if not os.path.exists(os.path.join(fb, name + ".json")):
+    for name, _ in FIGURES:
+        if not all(os.path.exists(os.path.join(d, name + ".json")) for d in (fa, fb)):
             continue
         sa, sb = (absolute(json.load(open(os.path.join(d, name + ".json"))), d) for d in (fa, fb))
         panels = sa["panels"] + [p for p in sb["panels"] if p not in sa["panels"]]

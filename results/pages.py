@@ -286,7 +286,8 @@ def compare_md(a, b, out_dir):
             out.append("| " + " | ".join(cells) + " |")
     out += ["", "## Figures, A and B in one plot (B wide and light, under A)", ""]
     for name, err in figures.overlay(a, b, os.path.join(out_dir, "figures")):
-        out += ["### " + name, "", "drawing failed: " + err if err else "![%s: A and B](figures/%s.png)" % (name, name), ""]
+        title = dict(figures.FIGURES)[name]
+        out += ["### " + title, "", "drawing failed: " + err if err else "![%s: A and B](figures/%s.png)" % (title, name), ""]
     return "\n".join(out) + "\n"
 
 

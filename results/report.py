@@ -8,24 +8,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reduce import LABEL, Run, demand_fairness, nearest_rank, windows  # noqa: E402 (beside this file)
-
-# every figure results/plot draws, in the order the report shows them
-FIGURES = (("cumulative", "Messages received at each MX over time"),
-           ("cumulative-mx", "Messages received at each MX, one panel per MX on its own scale"),
-           ("relay-latency", "Mean relay latency per second (log)"),
-           ("relay-latency-cdf", "Relay latency CDF per MSA"),
-           ("latency-cdf", "End-to-end latency CDF over every submitted message"),
-           ("arrivals", "Arrivals per second per MSA"),
-           ("mx1-arrivals", "Receive times at mx1 per MSA"),
-           ("fairness", "Fairness between MSAs over time"),
-           ("windows", "Messages delivered per MSA in each 10 s window"),
-           ("fairness-demand", "Fairness by demand in each 10 s window"),
-           ("completion", "Completion time per MSA"),
-           ("queues", "Queue lengths"),
-           ("disk-rate", "Aggregation server disk writes per second"),
-           ("disk-writes", "Aggregation server cumulative disk writes"),
-           ("cpu", "Aggregation server CPU use"))
+from figures import FIGURES  # noqa: E402 (beside this file)
+from reduce import LABEL, Run, demand_fairness, nearest_rank, windows  # noqa: E402
 
 if len(sys.argv) == 2 and sys.argv[1] == "--figures":
     print(" ".join(f for f, _ in FIGURES))
