@@ -21,7 +21,7 @@ endif
 
 ENTRY_GOALS := all test fuzz fuzz-run bench plot compare deps-check lint \
                scenario-congestion scenario-congestion-bulk scenario-resource \
-               scenario-concurrent scenario-concurrent-continuous scenario-faults scenario-all
+               scenario-concurrent scenario-concurrent-continuous scenario-faults scenario-all hosts-down
 
 ifndef HARNESS_DEPS_DONE
 # ---- entry: install dependencies, then run the real goal in a fresh make -------------
@@ -145,7 +145,8 @@ fuzz-run: fuzz
 	    $$f -merge=1 $$corpus build/fuzz/new/$$name 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files' || true; \
 	done
 
-# the study's experiments; VARIANT=postfix|proxy, SCALE, ROUNDS, INTERVAL, DRAIN pass through
+# the study's experiments; VARIANT=postfix|proxy, SCALE, ROUNDS, INTERVAL, DRAIN pass through;
+# HOSTS=INVENTORY.yml runs them on real hosts through Ansible (lab/HOSTS.md)
 scenario-congestion scenario-congestion-bulk scenario-resource scenario-concurrent scenario-concurrent-continuous scenario-faults: all
 	scenarios/run scenarios/$(@:scenario-%=%).conf
 
@@ -158,6 +159,11 @@ scenario-all: all
 	done; \
 	results/summary.py --since "$$start" --results "$${RESULTS:-results/runs}" || status=1; \
 	exit $$status
+
+# remove everything a HOSTS= run deployed, also after a failed run
+hosts-down:
+	@[ -n "$(HOSTS)" ] || { echo "hosts-down: usage: make hosts-down HOSTS=INVENTORY.yml" >&2; exit 2; }
+	lab/hosts --inventory "$(HOSTS)" undeploy
 
 # two runs of one scenario side by side: results/compare/A-vs-B/compare.{md,html}
 compare:
@@ -177,7 +183,7 @@ plot:
 lint:
 	@out=$$(bash tests/e2e/shellcheck.sh); echo "$$out" | grep -v '^ok '; ! echo "$$out" | grep -q '^not ok'
 
-.PHONY: all test fuzz fuzz-run lint bench plot compare scenario-all scenario-congestion scenario-congestion-bulk \
+.PHONY: all test fuzz fuzz-run lint bench plot compare hosts-down scenario-all scenario-congestion scenario-congestion-bulk \
         scenario-resource scenario-concurrent scenario-concurrent-continuous scenario-faults
 .SECONDARY:
 

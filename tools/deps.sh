@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(build-essential libev-dev libssl-dev libcurl4-openssl-dev libcmocka-dev pkg-config
             clang libclang-rt-14-dev openssl shellcheck valgrind)
 run_pkgs=(postfix gnuplot-nox iproute2 nftables iptables swaks haproxy procps psmisc
-          ca-certificates python3 curl chromium)
+          ca-certificates python3 curl chromium ansible openssh-client openssh-server)
 
 missing=()
 for p in "${build_pkgs[@]}" "${run_pkgs[@]}"; do
@@ -26,6 +26,13 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 echo "deps: installing ${missing[*]}" >&2
+# No package may start a system service (sshd, haproxy, a Postfix on port 25): the tests
+# start their own. A policy-rc.d of the machine's own is left as it is.
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\n# written by the harness'"'"'s tools/deps.sh while it installs packages\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 # Postfix must install unconfigured: no main.cf written, no system instance started;
 # every instance the lab runs has its own configuration directory.
 echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
